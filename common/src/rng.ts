@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Randomness comes in through this interface so that session IDs, console nonces and IVs can be
+ * replayed byte for byte in tests (a captured conversation is only reproducible with its random numbers).
+ */
+export interface Rng {
+  bytes(n: number): Buffer;
+}
+
+export const cryptoRng: Rng = { bytes: (n) => randomBytes(n) };
+
+/** Returns the given buffers in order, then falls back to a deterministic counter pattern. */
+export function scriptedRng(chunks: readonly Buffer[] = []): Rng {
+  const queue = [...chunks];
+  let counter = 0;
+  return {
+    bytes(n) {
+      const next = queue.shift();
+      if (next !== undefined) {
+        if (next.length !== n) throw new RangeError(`scripted rng: wanted ${n} bytes, next chunk has ${next.length}`);
+        return Buffer.from(next);
+      }
+      const out = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) out[i] = (counter++ * 37 + 11) & 0xff;
+      return out;
+    },
+  };
+}
+
+/** A small seeded PRNG (mulberry32) for simulations that must be deterministic with a seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

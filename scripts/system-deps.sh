@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages bmlab's commands and tests use are installed.
+# Idempotent: installs with apt-get only what is missing and only when run as root;
+# otherwise prints the exact command to run and fails.
+#   scripts/system-deps.sh            packages for `npm start` and `npm test`
+#   scripts/system-deps.sh --bench    also the anchors `npm run bench` compares against
+set -euo pipefail
+
+# command-or-path -> Debian package
+declare -A need=(
+  [ipmitool]=ipmitool
+  [ipmipower]=freeipmi-tools
+  [/usr/lib/python3/dist-packages/pyghmi]=python3-pyghmi
+)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) need[ipmi_sim]=openipmi ;;
+    *) echo "system-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for probe in "${!need[@]}"; do
+  if [[ "$probe" == /* ]]; then
+    [[ -e "$probe" ]] || missing+=("${need[$probe]}")
+  else
+    command -v "$probe" >/dev/null 2>&1 || missing+=("${need[$probe]}")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [[ $(id -u) -ne 0 ]]; then
+  echo "bmlab needs these Debian packages: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "system-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
