@@ -4,6 +4,8 @@
 # otherwise prints the exact command to run and fails.
 #   scripts/system-deps.sh            packages for `npm start` and `npm test`
 #   scripts/system-deps.sh --bench    also the anchors `npm run bench` compares against
+#   scripts/system-deps.sh --ironic   also real OpenStack Ironic 21.4 (Debian's ironic-api + ironic-conductor)
+#                                     for `npm run test:ironic`; installed without starting services or a DB
 set -euo pipefail
 
 # command-or-path -> Debian package
@@ -15,6 +17,11 @@ declare -A need=(
 for arg in "$@"; do
   case "$arg" in
     --bench) need[ipmi_sim]=openipmi ;;
+    --ironic)
+      need[/usr/bin/ironic]=ironic-conductor
+      need[/usr/bin/ironic-api]=ironic-api
+      need[/usr/bin/ironic-dbsync]=ironic-api
+      ;;
     *) echo "system-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -37,5 +44,13 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "system-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+if [[ " ${missing[*]} " == *" ironic-"* ]]; then
+  # Ironic's postinsts would set up a DB, RabbitMQ and keystone and start services unless told not to.
+  echo 'ironic-common ironic/configure_db boolean false
+ironic-common ironic/configure_rabbit boolean false
+ironic-common ironic/configure_ksat boolean false
+ironic-api ironic/configure_api-endpoint boolean false' | debconf-set-selections
+  [[ -e /usr/sbin/policy-rc.d ]] || printf '#!/bin/sh\nexit 101\n' | install -m 0755 /dev/stdin /usr/sbin/policy-rc.d
+fi
+apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
