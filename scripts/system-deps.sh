@@ -4,6 +4,7 @@
 # otherwise prints the exact command to run and fails.
 #   scripts/system-deps.sh            packages for `npm start` and `npm test`
 #   scripts/system-deps.sh --bench    also the anchors `npm run bench` compares against
+#   scripts/system-deps.sh --qemu     also QEMU, its iPXE ROMs and OVMF, and the image build tools
 #   scripts/system-deps.sh --ironic   also real OpenStack Ironic 21.4 (Debian's ironic-api + ironic-conductor)
 #                                     for `npm run test:ironic`; installed without starting services or a DB
 set -euo pipefail
@@ -17,6 +18,17 @@ declare -A need=(
 for arg in "$@"; do
   case "$arg" in
     --bench) need[ipmi_sim]=openipmi ;;
+    --qemu)
+      need[qemu-system-x86_64]=qemu-system-x86
+      need[qemu-img]=qemu-utils
+      need[/usr/lib/ipxe/qemu/efi-virtio.rom]=ipxe-qemu
+      need[/usr/share/OVMF/OVMF_CODE.fd]=ovmf
+      need[setpriv]=util-linux
+      need[cpio]=cpio
+      need[mcopy]=mtools
+      need[/usr/sbin/mkfs.vfat]=dosfstools
+      need[/usr/sbin/sfdisk]=fdisk
+      ;;
     --ironic)
       need[/usr/bin/ironic]=ironic-conductor
       need[/usr/bin/ironic-api]=ironic-api

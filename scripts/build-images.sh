@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Builds the qemu backend's guest images from Debian packages only, without root and without
+# installing anything on the host (packages are fetched with `apt-get download` and unpacked with
+# `dpkg-deb -x`). Output, cached in OUT (default .bmlab/images):
+#   vmlinuz             Debian cloud kernel (virtio drivers are modules, e1000 is not built)
+#   initrd-agent.gz     busybox-static initramfs: loads virtio/ACPI modules, DHCP, phones home to
+#                       the lab and runs the relay (polls the lab, can `wget | dd` an image to /dev/vda)
+#   initrd-deployed.gz  the same base, prints DEPLOYED-IMAGE-BOOTED on serial and phones home
+#   deploy.img          24 MiB raw disk: MBR + FAT16 partition with SYSLINUX, vmlinuz, initrd-deployed.gz
+#   manifest.json       versions, sizes, sha256 and build time
+# Host tools: apt-get, dpkg-deb, cpio, gzip, mtools, mkfs.vfat (dosfstools), sfdisk (fdisk).
+# Usage: scripts/build-images.sh [OUT] [--force]
+set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin
+
+out=.bmlab/images
+force=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    -*) echo "build-images: unknown option $arg" >&2; exit 2 ;;
+    *) out=$arg ;;
+  esac
+done
+if [[ $force -eq 0 && -f "$out/manifest.json" ]]; then
+  echo "build-images: $out is up to date (use --force to rebuild)" >&2
+  exit 0
+fi
+
+for tool in apt-get dpkg-deb cpio gzip mcopy mkfs.vfat sfdisk; do
+  command -v "$tool" >/dev/null || { echo "build-images: missing $tool (scripts/system-deps.sh --qemu)" >&2; exit 1; }
+done
+
+start=$(date +%s.%N)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d "$out/.build.XXXXXX")
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/debs" && chmod 777 "$work/debs"   # apt's _apt sandbox user must be able to write here
+
+# --- 1. packages --------------------------------------------------------------------------------
+kpkg=$(apt-cache depends linux-image-cloud-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -1)
+[[ -n "$kpkg" ]] || { echo "build-images: cannot resolve linux-image-cloud-amd64 (apt-get update?)" >&2; exit 1; }
+kver=${kpkg#linux-image-}
+(cd "$work/debs" && apt-get download -q "$kpkg" busybox-static syslinux syslinux-common >&2)
+for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+kroot=$work/root
+cp "$kroot/boot/vmlinuz-$kver" "$work/vmlinuz"
+
+# --- 2. initramfs -------------------------------------------------------------------------------
+# Load order follows the modules' dependencies (modinfo depends=): virtio core first, then the PCI
+# transport, then the drivers; button+evdev let busybox acpid see the ACPI power button, without
+# which `system_powerdown` does nothing. Modules the kernel has built in are skipped.
+modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover
+  virtio_net virtio_blk button evdev)
+
+make_initrd() { # role output
+  local role=$1 dest=$2 ir=$work/initrd-$1
+  mkdir -p "$ir"/{bin,sbin,etc/acpi/PWRF,proc,sys,dev,tmp,var/log,var/run,lib/modules,root}
+  cp "$kroot/bin/busybox" "$ir/bin/busybox"
+  for applet in $("$ir/bin/busybox" --list); do
+    [[ $applet == busybox ]] || ln -sf busybox "$ir/bin/$applet"
+  done
+  : > "$ir/etc/modules"
+  for m in "${modules[@]}"; do
+    local ko
+    ko=$(find "$kroot/lib/modules/$kver" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -1)
+    if [[ -n "$ko" ]]; then
+      cp "$ko" "$ir/lib/modules/"
+      echo "$(basename "$ko")" >> "$ir/etc/modules"
+    fi
+  done
+  printf '#!/bin/sh\npoweroff -f\n' > "$ir/etc/acpi/PWRF/00000080"
+  cat > "$ir/etc/udhcpc.script" <<'SH'
+#!/bin/sh
+# udhcpc hook: configure the lease and remember the router (the lab's address on this segment).
+case "$1" in
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    for r in $router; do ip route add default via "$r" dev "$interface"; echo "$r" > /tmp/router; break; done
+    echo "$ip" > /tmp/ip ;;
+esac
+SH
+  echo "$role" > "$ir/etc/role"
+  cat > "$ir/init" <<'SH'
+#!/bin/sh
+# bmlab guest init. Kernel command line:
+#   bmlab.url=URL     the lab's HTTP base (default http://<DHCP router>:8080)
+#   bmlab.id=ID       node id reported when phoning home
+#   bmlab.deploy=URL  agent role: write this image to /dev/vda at once, then power off
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for ko in $(cat /etc/modules); do insmod "/lib/modules/$ko" 2>/dev/null; done
+role=$(cat /etc/role)
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    bmlab.url=*) URL=${arg#bmlab.url=} ;;
+    bmlab.id=*) ID=${arg#bmlab.id=} ;;
+    bmlab.deploy=*) DEPLOY=${arg#bmlab.deploy=} ;;
+  esac
+done
+# busybox acpid exits silently when /var/log or /var/run is missing (both exist in this image)
+acpid -l /var/log/acpid.log -p /var/run/acpid.pid
+[ "$role" = deployed ] && echo "DEPLOYED-IMAGE-BOOTED id=${ID:-unknown}"
+echo "bmlab: $role ramdisk up"
+i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+ip link set lo up; ip link set eth0 up
+udhcpc -i eth0 -s /etc/udhcpc.script -n -q -t 10 -T 1 >/dev/null 2>&1
+[ -z "$URL" ] && URL="http://$(cat /tmp/router 2>/dev/null):8080"
+MAC=$(cat /sys/class/net/eth0/address)
+IP=$(cat /tmp/ip 2>/dev/null)
+home() { wget -q -O /dev/null "$URL/phonehome?role=$role&id=${ID:-}&mac=$MAC&ip=$IP&uptime=$(cut -d' ' -f1 /proc/uptime)&$1"; }
+# Writes an image to the first disk: the real `dd` behind the agent's write_image.
+write_image() {
+  echo "bmlab: writing $1 to /dev/vda"
+  wget -q -O - "$1" | dd of=/dev/vda bs=1M conv=fsync 2>/tmp/dd.log
+  rc=$?; sync
+  echo "bmlab: write finished rc=$rc"
+  home "event=written&rc=$rc"
+}
+home event=up && echo "bmlab: phoned home to $URL"
+if [ "$role" = agent ] && [ -n "$DEPLOY" ]; then
+  write_image "$DEPLOY"
+  poweroff -f
+fi
+if [ "$role" = agent ]; then
+  # The relay: the host-side agent queues one command at a time on /relay; 204/404 = nothing to do.
+  (while :; do
+    if wget -q -O /tmp/cmd "$URL/relay?id=${ID:-}&mac=$MAC" 2>/dev/null && [ -s /tmp/cmd ]; then
+      set -- $(cat /tmp/cmd); rm -f /tmp/cmd
+      case "$1" in
+        write) write_image "$2" ;;
+        poweroff) poweroff -f ;;
+        reboot) reboot -f ;;
+      esac
+    fi
+    sleep 2
+  done) &
+fi
+while :; do setsid cttyhack sh; done
+SH
+  chmod +x "$ir/init" "$ir/etc/udhcpc.script" "$ir/etc/acpi/PWRF/00000080"
+  (cd "$ir" && find . | cpio -o -H newc --quiet | gzip -9) > "$dest"
+}
+make_initrd agent "$work/initrd-agent.gz"
+make_initrd deployed "$work/initrd-deployed.gz"
+
+# --- 3. deploy image: MBR + FAT16 partition at 1 MiB with SYSLINUX -----------------------------
+part=$work/part.img
+truncate -s 23M "$part"
+mkfs.vfat -F 16 -n DEPLOYED "$part" >/dev/null
+cat > "$work/syslinux.cfg" <<'CFG'
+SERIAL 0 115200
+DEFAULT deployed
+TIMEOUT 0
+LABEL deployed
+  LINUX /vmlinuz
+  INITRD /initrd.gz
+  APPEND console=ttyS0 no_timer_check bmlab.id=deployed
+CFG
+mcopy -i "$part" "$work/vmlinuz" ::/vmlinuz
+mcopy -i "$part" "$work/initrd-deployed.gz" ::/initrd.gz
+mcopy -i "$part" "$work/syslinux.cfg" ::/syslinux.cfg
+"$kroot/usr/bin/syslinux" --install "$part"          # mtools-based installer: VBR + ldlinux.sys/.c32
+disk=$work/deploy.img
+truncate -s 24M "$disk"
+printf 'label: dos\nstart=2048, type=6, bootable\n' | sfdisk -q "$disk"
+dd if="$part" of="$disk" bs=1M seek=1 conv=notrunc status=none
+dd if="$kroot/usr/lib/syslinux/mbr/mbr.bin" of="$disk" bs=440 count=1 conv=notrunc status=none
+
+# --- 4. publish ---------------------------------------------------------------------------------
+for f in vmlinuz initrd-agent.gz initrd-deployed.gz deploy.img; do mv "$work/$f" "$out/$f"; done
+secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo 0)
+{
+  echo '{'
+  echo "  \"kernel\": \"$kver\","
+  echo "  \"busybox\": \"$(dpkg-deb -f "$work"/debs/busybox-static_*.deb Version)\","
+  echo "  \"syslinux\": \"$(dpkg-deb -f "$work"/debs/syslinux_*.deb Version)\","
+  echo "  \"buildSeconds\": $secs,"
+  echo '  "files": {'
+  sep=''
+  for f in vmlinuz initrd-agent.gz initrd-deployed.gz deploy.img; do
+    printf '%s    "%s": {"bytes": %s, "sha256": "%s"}' "$sep" "$f" "$(stat -c %s "$out/$f")" "$(sha256sum "$out/$f" | cut -d' ' -f1)"
+    sep=$',\n'
+  done
+  printf '\n  }\n}\n'
+} > "$out/manifest.json"
+echo "build-images: built in $out (${secs}s)" >&2
