@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { parseKbField, parseSmapsRollup, parseStatCpuTicks } from './procfs.ts';
+import { percentile, Samples, summarize } from './stats.ts';
+
+describe('procfs parsing', () => {
+  it('reads utime + stime even when the command name holds spaces and parentheses', () => {
+    // fields: pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+    const stat = '4242 (ipmi sim) (x)) S 1 4242 4242 0 -1 4194560 120 0 0 0 731 269 0 0 20 0 3 0 100';
+    expect(parseStatCpuTicks(stat)).toBe(1000);
+  });
+
+  it('reads VmRSS from /proc/<pid>/status', () => {
+    expect(parseKbField('Name:\tnode\nVmPeak:\t  99 kB\nVmRSS:\t   31120 kB\n', 'VmRSS')).toBe(31120);
+  });
+
+  it('splits smaps_rollup into private and shared pages', () => {
+    const text = [
+      '55d0-7ffd ---p 00000000 00:00 0                [rollup]',
+      'Rss:               32628 kB',
+      'Pss:               30000 kB',
+      'Shared_Clean:       4000 kB',
+      'Shared_Dirty:          8 kB',
+      'Private_Clean:       620 kB',
+      'Private_Dirty:     28000 kB',
+    ].join('\n');
+    expect(parseSmapsRollup(text)).toEqual({ rssKb: 32628, privateKb: 28620, sharedKb: 4008 });
+  });
+});
+
+describe('latency statistics', () => {
+  it('uses nearest-rank percentiles, so p99 of 1..100 is 99 and p50 is 50', () => {
+    const s = new Samples();
+    for (let i = 100; i >= 1; i--) s.push(i * 1000);
+    const all = s.toArray();
+    expect(percentile(all, 50)).toBe(50_000);
+    expect(summarize(all)).toEqual({ count: 100, p50Us: 50, p99Us: 99, maxUs: 100 });
+  });
+
+  it('keeps every sample across chunk growth', () => {
+    const s = new Samples();
+    for (let i = 0; i < 50_000; i++) s.push(i);
+    const all = s.toArray();
+    expect(all.length).toBe(50_000);
+    expect(all[49_999]).toBe(49_999);
+    expect(summarize(new Float64Array(0)).count).toBe(0);
+  });
+});
