@@ -14,6 +14,7 @@ declare -A need=(
   [ipmitool]=ipmitool
   [ipmipower]=freeipmi-tools
   [/usr/lib/python3/dist-packages/pyghmi]=python3-pyghmi
+  [curl]=curl                 # the TFTP client network-boot's tests run against
 )
 for arg in "$@"; do
   case "$arg" in
