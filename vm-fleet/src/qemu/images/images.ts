@@ -1,0 +1,81 @@
+/**
+ * The guest images the qemu backend boots, built by scripts/build-images.sh from Debian packages and
+ * cached in the lab's state directory (default `.bmlab/images`). See that script for what each holds.
+ */
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+export const DEFAULT_IMAGES_DIR = '.bmlab/images';
+
+const BUILD_SCRIPT = fileURLToPath(new URL('../../../../scripts/build-images.sh', import.meta.url));
+
+export interface GuestImages {
+  readonly dir: string;
+  /** Debian cloud kernel. */
+  readonly kernel: string;
+  /** Agent ramdisk: phones home, runs the relay that writes images to /dev/vda. */
+  readonly agentInitrd: string;
+  /** 24 MiB raw disk (MBR, FAT16, SYSLINUX) that prints DEPLOYED-IMAGE-BOOTED and phones home. */
+  readonly deployImage: string;
+  readonly manifest: ImageManifest;
+}
+
+export interface ImageManifest {
+  readonly kernel: string;
+  readonly buildSeconds: number;
+  readonly files: Readonly<Record<string, { readonly bytes: number; readonly sha256: string }>>;
+}
+
+/** The console line the deploy image prints once its init runs. */
+export const DEPLOYED_MARKER = 'DEPLOYED-IMAGE-BOOTED';
+
+/** Builds the images unless `dir` already holds a finished build; returns their paths. */
+export async function ensureImages(
+  dir = DEFAULT_IMAGES_DIR,
+  options: { force?: boolean } = {},
+): Promise<GuestImages> {
+  await execa('bash', [BUILD_SCRIPT, dir, ...(options.force === true ? ['--force'] : [])], {
+    stdio: 'inherit',
+  });
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as ImageManifest;
+  return {
+    dir,
+    kernel: join(dir, 'vmlinuz'),
+    agentInitrd: join(dir, 'initrd-agent.gz'),
+    deployImage: join(dir, 'deploy.img'),
+    manifest,
+  };
+}
+
+/** Byte offset of the deploy image's FAT partition (sfdisk `start=2048` sectors). */
+const PARTITION_OFFSET = 1024 * 1024;
+
+/**
+ * Copies the deploy image with extra kernel arguments (e.g. `bmlab.url=http://10.0.2.2:PORT` so it
+ * phones home to a lab on a non-default port), rewriting syslinux.cfg in place with mtools: no root,
+ * no loop device.
+ */
+export async function customizeDeployImage(src: string, dst: string, extraAppend: string): Promise<void> {
+  await copyFile(src, dst);
+  const cfg = `${dst}.syslinux.cfg`;
+  await writeFile(
+    cfg,
+    [
+      'SERIAL 0 115200',
+      'DEFAULT deployed',
+      'TIMEOUT 0',
+      'LABEL deployed',
+      '  LINUX /vmlinuz',
+      '  INITRD /initrd.gz',
+      `  APPEND console=ttyS0 no_timer_check bmlab.id=deployed ${extraAppend}`,
+      '',
+    ].join('\n'),
+  );
+  try {
+    await execa('mcopy', ['-o', '-i', `${dst}@@${PARTITION_OFFSET}`, cfg, '::/syslinux.cfg']);
+  } finally {
+    await rm(cfg, { force: true });
+  }
+}

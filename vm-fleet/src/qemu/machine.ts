@@ -1,0 +1,450 @@
+/**
+ * A `Machine` that is a real QEMU process (the qemu backend). The BMC's verbs map to the process and
+ * its QMP monitor (shared/reference/qemu-netboot.md §4):
+ *   power on   spawn QEMU with bootindex values from the current boot order (a one-time override is
+ *              consumed by this boot)
+ *   power off  QMP `quit`, wait, SIGKILL after a timeout; cleanup in `finally`
+ *   power state  whether the process is alive: a QEMU that exited is off, whatever anyone remembers
+ *   reset      `system_reset`; when the boot order changed since the last boot, `qom-set bootindex`
+ *              first (SeaBIOS and OVMF reread fw_cfg bootorder at reset)
+ *   soft off   `system_powerdown` (the ACPI button): accepted only if the guest really powers off
+ *   NMI        `inject-nmi`
+ * QEMU runs without `-no-shutdown`, so a guest that powers itself off ends the process and the machine
+ * reads "off" at once.
+ */
+
+import type { ChildProcess } from 'node:child_process';
+import { access, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { execa } from 'execa';
+import { BmlabError, createLogger } from '../../../common/src/index.ts';
+import {
+  type BootOverride,
+  type Machine,
+  MachineEvents,
+  type MachineListener,
+  type MachineSpec,
+  NO_OVERRIDE,
+  type PowerCause,
+  PowerOnTimer,
+  type PowerState,
+  type SoftOffResult,
+} from '../machine.ts';
+import { kvmUsable } from './accel.ts';
+import {
+  buildQemuArgs,
+  type QemuAccel,
+  type QemuFirmware,
+  type QemuNetwork,
+  type QemuSpec,
+  qemuCommand,
+} from './args.ts';
+import { bootIndexes, bootIndexUpdates, diskId, effectiveBootOrder, nicId } from './boot-order.ts';
+import { QmpClient, QmpDisconnectedError } from './qmp/client.ts';
+import { SerialConsole } from './serial.ts';
+import { socketTransport, UnixListener } from './unix-listener.ts';
+
+const log = createLogger('vm-fleet:qemu');
+
+/** Debian's ovmf package (4 MiB flash layout, the Debian 12 default). */
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+
+export interface QemuMachineOptions {
+  readonly spec: MachineSpec;
+  /** This node's directory: disks, UEFI variable store, serial log. */
+  readonly dir: string;
+  /** How every NIC is attached; with `user`, `bootFile` is what DHCP hands the NIC ROM. */
+  readonly network: QemuNetwork;
+  readonly qemuBinary?: string;
+  readonly machineType?: 'q35' | 'pc';
+  /** `auto` probes KVM once (see accel.ts) and falls back to TCG. */
+  readonly accel?: 'auto' | 'kvm' | 'tcg';
+  readonly tbSizeMiB?: number;
+  /** Raw images the disks start from (qcow2 overlays are created over them); index = disk index. */
+  readonly diskBacking?: readonly (string | undefined)[];
+  /**
+   * Press a key at iPXE's "Press Ctrl-B" prompt instead of waiting its 2 s out, as an operator at the
+   * console would; the boot is otherwise unchanged.
+   */
+  readonly skipIpxeBanner?: boolean;
+  readonly quitTimeoutMs?: number;
+  readonly softOffTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly now?: () => number;
+}
+
+/** The process did not stop after quit and SIGKILL (qemu python `AbnormalShutdown`). */
+export class AbnormalShutdown extends BmlabError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_QEMU_SHUTDOWN', message, options);
+  }
+}
+
+/** Console lines that mark boot progress → machine events (the BMC turns them into SEL entries). */
+const CONSOLE_EVENTS: readonly { re: RegExp; event: Parameters<MachineEvents['emit']>[0] }[] = [
+  { re: /iPXE initialising devices/, event: { type: 'network-boot', step: 'nic-rom' } },
+  { re: /Configuring \(net\d/, event: { type: 'network-boot', step: 'dhcp' } },
+  { re: /Linux version \S+/, event: { type: 'network-boot', step: 'kernel' } },
+  { re: /bmlab: agent ramdisk up/, event: { type: 'os-reached', os: 'agent-ramdisk' } },
+  { re: /DEPLOYED-IMAGE-BOOTED/, event: { type: 'os-reached', os: 'deployed-image' } },
+  { re: /No bootable device/, event: { type: 'boot-failed', reason: 'No bootable device' } },
+];
+
+const IPXE_BANNER = /Press Ctrl-B for the iPXE command line/;
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly qmp: QmpClient;
+  readonly sockDir: string;
+  readonly exited: Promise<void>;
+  bootIndexes: Map<string, number>;
+  /** Why the process is stopping, set by whoever asked it to stop. */
+  stopCause: PowerCause | undefined;
+  guestShutdown: boolean;
+}
+
+export class QemuMachine implements Machine {
+  readonly id: string;
+  readonly spec: MachineSpec;
+  readonly serial = new SerialConsole();
+  readonly #opts: QemuMachineOptions;
+  readonly #events = new MachineEvents();
+  readonly #timer: PowerOnTimer;
+  #override: BootOverride = NO_OVERRIDE;
+  #run: Running | undefined;
+  #starting: Promise<void> | undefined;
+  /** Console offsets already scanned for boot-progress lines and for iPXE's banner. */
+  #scanFrom = 0;
+  #bannerFrom = 0;
+
+  constructor(options: QemuMachineOptions) {
+    this.#opts = options;
+    this.spec = options.spec;
+    this.id = options.spec.name;
+    this.#timer = new PowerOnTimer(options.now ?? (() => performance.now()));
+    this.serial.onText(() => this.#scanConsole());
+  }
+
+  get serialLogPath(): string {
+    return join(this.#opts.dir, 'serial.log');
+  }
+
+  diskPath(i: number): string {
+    return join(this.#opts.dir, `${diskId(i)}.qcow2`);
+  }
+
+  /** PID of the running QEMU (for tests and `bmlab` status output). */
+  get pid(): number | undefined {
+    return this.#alive() ? this.#run?.child.pid : undefined;
+  }
+
+  powerState(): PowerState {
+    return this.#alive() ? 'on' : 'off';
+  }
+
+  async powerOn(): Promise<void> {
+    if (this.#starting !== undefined) return this.#starting;
+    if (this.#alive()) return;
+    this.#starting = this.#start().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async powerOff(): Promise<void> {
+    await this.#starting?.catch(() => {});
+    const run = this.#run;
+    if (run === undefined || !this.#alive()) return;
+    run.stopCause ??= 'command';
+    await this.#stop(run);
+  }
+
+  async softOff(): Promise<SoftOffResult> {
+    const run = this.#run;
+    if (run === undefined || !this.#alive()) return { accepted: true };
+    run.stopCause = 'soft-off';
+    try {
+      await run.qmp.execute('system_powerdown');
+    } catch (err) {
+      if (!(err instanceof QmpDisconnectedError)) throw err;
+    }
+    const timeout = this.#opts.softOffTimeoutMs ?? 10_000;
+    const off = await Promise.race([run.exited.then(() => true), delay(timeout).then(() => false)]);
+    if (!off) {
+      // The guest ignored the ACPI button: it stays on, and whoever stops it later gives the cause.
+      run.stopCause = undefined;
+      log.debug('%s: no ACPI power-off within %d ms', this.id, timeout);
+    }
+    return { accepted: off };
+  }
+
+  async reset(): Promise<void> {
+    const run = this.#run;
+    if (run === undefined || !this.#alive()) return;
+    const next = this.#takeBootOrder();
+    for (const u of bootIndexUpdates(run.bootIndexes, next.indexes)) {
+      await run.qmp.execute('qom-set', {
+        path: `/machine/peripheral/${u.id}`,
+        property: 'bootindex',
+        value: u.bootindex,
+      });
+    }
+    run.bootIndexes = next.indexes;
+    this.#bannerFrom = this.serial.offset;
+    await run.qmp.execute('system_reset');
+    this.#emitBoot(next.device, next.override);
+  }
+
+  async diagnosticInterrupt(): Promise<void> {
+    const run = this.#run;
+    if (run === undefined || !this.#alive()) return;
+    await run.qmp.execute('inject-nmi');
+    this.#events.emit({ type: 'nmi' });
+  }
+
+  bootOverride(): BootOverride {
+    return this.#override;
+  }
+
+  setBootOverride(override: BootOverride): void {
+    this.#override = override;
+  }
+
+  poweredOnMs(): number {
+    return this.#timer.totalMs();
+  }
+
+  subscribe(listener: MachineListener): () => void {
+    return this.#events.subscribe(listener);
+  }
+
+  /** The serial console as a stream (Serial-over-LAN): guest output to read, keystrokes to write. */
+  openConsole(): Duplex {
+    return this.serial.openStream();
+  }
+
+  /** Sends a QMP command to the running QEMU (for diagnostics and tests). */
+  async qmp(command: string, args?: Readonly<Record<string, unknown>>): Promise<unknown> {
+    const run = this.#run;
+    if (run === undefined || !this.#alive())
+      throw new BmlabError('ERR_POWERED_OFF', `${this.id} is powered off`);
+    return run.qmp.execute(command, args);
+  }
+
+  #alive(): boolean {
+    const c = this.#run?.child;
+    return c !== undefined && c.exitCode === null && c.signalCode === null;
+  }
+
+  /** The boot order for the boot that starts now; consumes a one-time override. */
+  #takeBootOrder(): {
+    indexes: Map<string, number>;
+    device: ReturnType<typeof effectiveBootOrder>[number];
+    override: boolean;
+  } {
+    const o = this.#override;
+    const order = effectiveBootOrder(this.spec.bootOrder, o);
+    if (o.device !== 'none' && !o.persistent) {
+      this.#override = { ...NO_OVERRIDE, mode: o.mode };
+      this.#events.emit({ type: 'boot-override-cleared', reason: 'consumed' });
+    }
+    return {
+      indexes: bootIndexes(order, this.spec.nics.length, this.spec.disks.length),
+      device: order[0] ?? 'none',
+      override: o.device !== 'none',
+    };
+  }
+
+  #emitBoot(device: ReturnType<typeof effectiveBootOrder>[number], override: boolean): void {
+    this.#events.emit({ type: 'post' });
+    this.#events.emit({ type: 'boot-source', device, override });
+  }
+
+  async #prepareDisks(): Promise<void> {
+    await mkdir(this.#opts.dir, { recursive: true });
+    for (const [i, disk] of this.spec.disks.entries()) {
+      const path = this.diskPath(i);
+      if (await exists(path)) continue;
+      const backing = this.#opts.diskBacking?.[i];
+      const args = ['create', '-q', '-f', 'qcow2'];
+      if (backing !== undefined) args.push('-b', backing, '-F', 'raw');
+      args.push(path, String(disk.sizeBytes));
+      await execa('qemu-img', args);
+    }
+  }
+
+  async #firmware(mode: BootOverride['mode']): Promise<QemuFirmware> {
+    if (mode === 'bios') return { mode: 'bios' };
+    const vars = join(this.#opts.dir, 'OVMF_VARS.fd');
+    if (!(await exists(vars))) await copyFile(OVMF_VARS, vars);
+    return { mode: 'uefi', code: OVMF_CODE, vars };
+  }
+
+  async #accel(): Promise<QemuAccel> {
+    const want = this.#opts.accel ?? 'auto';
+    const bin = this.#opts.qemuBinary ?? 'qemu-system-x86_64';
+    if (want === 'kvm' || (want === 'auto' && (await kvmUsable(bin)))) return { kind: 'kvm' };
+    return { kind: 'tcg', tbSizeMiB: this.#opts.tbSizeMiB ?? 16 };
+  }
+
+  async #start(): Promise<void> {
+    await this.#prepareDisks();
+    const accel = await this.#accel();
+    const firmware = await this.#firmware(this.#override.mode);
+    const boot = this.#takeBootOrder();
+    // Unix socket paths are limited to 108 bytes, so sockets live in a short private directory.
+    const sockDir = await mkdtemp(join(tmpdir(), 'bmlab-qemu-'));
+    const spec: QemuSpec = {
+      name: this.id,
+      machine: this.#opts.machineType ?? 'q35',
+      accel,
+      cpus: this.spec.cpus,
+      memoryMiB: this.spec.memoryMiB,
+      firmware,
+      qmpSocket: join(sockDir, 'qmp.sock'),
+      serialSocket: join(sockDir, 'serial.sock'),
+      serialLog: this.serialLogPath,
+      nics: this.spec.nics.map((n, i) => ({
+        mac: n.mac,
+        network: this.#opts.network,
+        ...optionalIndex(boot.indexes.get(nicId(i))),
+      })),
+      disks: this.spec.disks.map((_, i) => ({
+        file: this.diskPath(i),
+        format: 'qcow2' as const,
+        ...optionalIndex(boot.indexes.get(diskId(i))),
+      })),
+      noShutdown: false,
+    };
+    const qmpListener = await UnixListener.listen(spec.qmpSocket);
+    const serialListener = await UnixListener.listen(spec.serialSocket);
+    const cmd = qemuCommand(this.#opts.qemuBinary ?? 'qemu-system-x86_64', buildQemuArgs(spec));
+    log.debug('%s: %s %s', this.id, cmd.file, cmd.args.join(' '));
+    const child = execa(cmd.file, cmd.args, {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      reject: false,
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = child.then(() => undefined);
+    const qmp = new QmpClient();
+    const run: Running = {
+      child,
+      qmp,
+      sockDir,
+      exited,
+      bootIndexes: boot.indexes,
+      stopCause: undefined,
+      guestShutdown: false,
+    };
+    try {
+      const timeout = this.#opts.connectTimeoutMs ?? 10_000;
+      const [qmpSock, serialSock] = await Promise.all([
+        qmpListener.accept(timeout, exited),
+        serialListener.accept(timeout, exited),
+      ]);
+      this.#bannerFrom = this.serial.offset;
+      this.serial.attach(serialSock);
+      await qmp.connect(socketTransport(qmpSock));
+    } catch (err) {
+      child.kill('SIGKILL');
+      await exited;
+      await rm(sockDir, { recursive: true, force: true });
+      throw new BmlabError(
+        'ERR_QEMU_START',
+        `${this.id}: QEMU did not start: ${stderr.trim() || String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    } finally {
+      await qmpListener.close();
+      await serialListener.close();
+    }
+    qmp.onEvent((e) => {
+      if (e.event === 'SHUTDOWN' && e.data['guest'] === true) run.guestShutdown = true;
+    });
+    this.#run = run;
+    void exited.then(() => this.#exited(run, stderr));
+    this.#timer.on();
+    this.#events.emit({ type: 'power', state: 'on', cause: 'command' });
+    this.#emitBoot(boot.device, boot.override);
+  }
+
+  async #stop(run: Running): Promise<void> {
+    const timeout = this.#opts.quitTimeoutMs ?? 5000;
+    try {
+      if (run.qmp.state === 'running') {
+        await run.qmp.execute('quit').catch((err: unknown) => {
+          if (!(err instanceof QmpDisconnectedError)) log.warn('%s: quit failed: %s', this.id, String(err));
+        });
+      }
+      const quit = await Promise.race([run.exited.then(() => true), delay(timeout).then(() => false)]);
+      if (!quit) {
+        log.warn('%s: QEMU still running %d ms after quit; killing pid %d', this.id, timeout, run.child.pid);
+        run.child.kill('SIGKILL');
+        const killed = await Promise.race([run.exited.then(() => true), delay(timeout).then(() => false)]);
+        if (!killed) throw new AbnormalShutdown(`${this.id}: pid ${run.child.pid} survived SIGKILL`);
+      }
+    } finally {
+      await run.exited.catch(() => {});
+      await this.#cleanup(run);
+    }
+  }
+
+  async #exited(run: Running, stderr: string): Promise<void> {
+    if (this.#run !== run) return;
+    const cause: PowerCause = run.stopCause ?? (run.guestShutdown ? 'guest' : 'exited');
+    if (cause === 'exited') log.warn('%s: QEMU exited unexpectedly: %s', this.id, stderr.trim());
+    this.#timer.off();
+    this.#events.emit({ type: 'power', state: 'off', cause });
+    await this.#cleanup(run);
+  }
+
+  async #cleanup(run: Running): Promise<void> {
+    await run.qmp.disconnect().catch(() => {});
+    await rm(run.sockDir, { recursive: true, force: true });
+  }
+
+  #scanConsole(): void {
+    if (this.#opts.skipIpxeBanner !== false) {
+      const m = this.serial.text(this.#bannerFrom).match(IPXE_BANNER);
+      if (m !== null) {
+        this.#bannerFrom = this.serial.offset;
+        this.serial.write(' ');
+      }
+    }
+    // Only complete lines are scanned, and each only once, so every line yields its event once.
+    const text = this.serial.text(this.#scanFrom);
+    const nl = text.lastIndexOf('\n');
+    if (nl < 0) return;
+    for (const line of text.slice(0, nl).split('\n')) {
+      for (const { re, event } of CONSOLE_EVENTS) if (re.test(line)) this.#events.emit(event);
+    }
+    this.#scanFrom += nl + 1;
+  }
+}
+
+function optionalIndex(i: number | undefined): { bootindex?: number } {
+  return i === undefined ? {} : { bootindex: i };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
