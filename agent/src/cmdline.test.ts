@@ -15,6 +15,10 @@ const inspectLine =
   'ipa-inspection-callback-url=http://192.0.2.1:5050/v1/continue ipa-global-request-id=req-x ' +
   'BOOTIF=52:54:00:00:00:02 initrd=deploy_ramdisk';
 
+// What the line holds when iPXE did not expand its variable.
+// biome-ignore lint/suspicious/noTemplateCurlyInString: an iPXE variable, not a JS template
+const unexpanded = '${mac}';
+
 describe('readParams', () => {
   it('keeps key=value words, splits on the first =, and lets a later word win', () => {
     expect(readParams('  a=1 flag b=x=y\n\ta=2 =novalue ')).toEqual({ a: '2', b: 'x=y' });
@@ -28,7 +32,7 @@ describe('normalizeMac', () => {
     expect(normalizeMac('52-54-00-ab-00-01')).toBe('52:54:00:ab:00:01');
   });
   it('rejects what is not a MAC', () => {
-    expect(normalizeMac('${mac}')).toBeUndefined();
+    expect(normalizeMac(unexpanded)).toBeUndefined();
     expect(normalizeMac('01-52-54-00')).toBeUndefined();
     expect(normalizeMac('52:54:00:00:00:0g')).toBeUndefined();
   });
@@ -95,7 +99,7 @@ describe('parseCmdline', () => {
       }
       return 'no error';
     };
-    expect(bad('BOOTIF=${mac}')).toBe('BOOTIF');
+    expect(bad(`BOOTIF=${unexpanded}`)).toBe('BOOTIF');
     expect(bad('ipa-api-url=ftp://x')).toBe('ipa-api-url');
     expect(bad('ipa-lookup-timeout=soon')).toBe('ipa-lookup-timeout');
   });
