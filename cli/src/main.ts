@@ -1,4 +1,5 @@
-import { parseArgs } from 'node:util';
+import { BmlabError } from '../../common/src/index.ts';
+import { BMC_SERVE_HELP, bmcServe } from './bmc.ts';
 
 const HELP = `bmlab — an emulated bare-metal lab
 
@@ -10,12 +11,27 @@ Run 'bmlab <command> --help' for a command's options.
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(HELP);
-    return 0;
+  const [cmd, sub, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (cmd === 'bmc') {
+      if (sub === 'serve') return await bmcServe(rest);
+      process.stdout.write(BMC_SERVE_HELP);
+      return sub === undefined || sub === '--help' ? 0 : 2;
+    }
+    process.stderr.write(`bmlab: unknown command '${cmd}'\n\n${HELP}`);
+    return 2;
+  } catch (err) {
+    if (
+      err instanceof BmlabError ||
+      (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
+      process.stderr.write(`bmlab: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
   }
-  void parseArgs;
-  process.stderr.write(`bmlab: unknown command '${[cmd, ...rest].join(' ')}'\n${HELP}`);
-  return 2;
 }

@@ -1,0 +1,15 @@
+export { Bmc, type BmcOptions, LAN_CHANNEL } from './ipmi/bmc.ts';
+export { Cc, IpmiError } from './ipmi/commands/completion-codes.ts';
+export { CommandRegistry } from './ipmi/commands/registry.ts';
+export { type CommandContext, type CommandSpec, NetFn, Priv } from './ipmi/commands/types.ts';
+export { CIPHER_SUITES, DEFAULT_CIPHER_SUITES } from './ipmi/crypto/cipher-suites.ts';
+export {
+  type BmcState,
+  type BmcStateOptions,
+  createBmcState,
+  type DeviceProfile,
+  guidFromName,
+  type UserRecord,
+  VENDOR_PROFILES,
+} from './ipmi/state.ts';
+export { BmcEndpoint, type BmcFaults, type ListenOptions, NO_FAULTS } from './ipmi/udp-server.ts';

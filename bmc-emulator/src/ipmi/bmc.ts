@@ -1,0 +1,359 @@
+/**
+ * One virtual BMC, without sockets: a datagram in, at most one datagram out. It routes RMCP
+ * (ASF ping, IPMI v1.5 sessions, RMCP+ sessions) to the session layer and the command table.
+ *
+ * Nothing a peer sends can hurt other sessions or the process: every decode error, bad auth code,
+ * out-of-window sequence number or unknown session drops only that packet (section 6.12.x: the
+ * BMC silently discards packets that fail authentication), and handler failures become FFh.
+ */
+import {
+  type Clock,
+  createLogger,
+  cryptoRng,
+  DecodeError,
+  type Logger,
+  type Rng,
+  systemClock,
+} from '../../../common/src/index.ts';
+import type { Machine } from '../../../vm-fleet/src/index.ts';
+import { appCommands } from './commands/app.ts';
+import { expireBootFlags } from './commands/boot-flags.ts';
+import { chassisCommands } from './commands/chassis.ts';
+import { CommandRegistry, type DispatchResult } from './commands/registry.ts';
+import { type BmcServices, type CommandContext, NetFn, type SessionView } from './commands/types.ts';
+import { aesDecrypt, aesEncrypt } from './crypto/aes-cbc.ts';
+import { authCode15 } from './crypto/auth15.ts';
+import { activateSession, getSessionChallenge, verifyAuth15 } from './session/activate15.ts';
+import { type HandshakeReply, openSession, rakp1, rakp3 } from './session/handshake.ts';
+import { type Session, type Session15, type Session20, SessionTable } from './session/session-table.ts';
+import type { BmcState } from './state.ts';
+import { decodeRequest, encodeResponse, type IpmiRequest, responseTo } from './wire/message.ts';
+import { Reader } from './wire/reader.ts';
+import {
+  AsfType,
+  decodeAsf,
+  decodeRmcpHeader,
+  encodeAsf,
+  encodeRmcpHeader,
+  pongData,
+  RmcpClass,
+} from './wire/rmcp.ts';
+import { AuthType, decodeSession15, encodeSession15 } from './wire/session15.ts';
+import { decodeSession20, encodeSession20, PayloadType, verifySession20 } from './wire/session20.ts';
+import { Writer } from './wire/writer.ts';
+
+/** The LAN channel every virtual BMC serves (channel 1, as on most servers). */
+export const LAN_CHANNEL = 1;
+
+export interface BmcOptions {
+  readonly state: BmcState;
+  readonly machine: Machine;
+  readonly clock?: Clock;
+  readonly rng?: Rng;
+  readonly log?: Logger;
+  /** Sessions (pending and active) one BMC holds at once. */
+  readonly maxSessions?: number;
+  readonly sessionTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+  /** How long the BMC is gone after a Cold / Warm Reset. */
+  readonly coldResetMs?: number;
+  readonly warmResetMs?: number;
+  readonly registry?: CommandRegistry;
+}
+
+const defaultRegistry = (): CommandRegistry => new CommandRegistry([...appCommands, ...chassisCommands]);
+
+const CMD_GET_SESSION_CHALLENGE = 0x39;
+const CMD_ACTIVATE_SESSION = 0x3a;
+
+export class Bmc {
+  readonly state: BmcState;
+  readonly machine: Machine;
+  readonly registry: CommandRegistry;
+  readonly #clock: Clock;
+  readonly #rng: Rng;
+  readonly #log: Logger;
+  readonly #sessions: SessionTable;
+  readonly #services: BmcServices;
+  readonly #resetMs: { cold: number; warm: number };
+  #resetUntil = Number.NEGATIVE_INFINITY;
+  #pendingReset: 'cold' | 'warm' | undefined;
+  /** Packets dropped as malformed or unauthenticated: a health figure for tests and the lab. */
+  dropped = 0;
+
+  constructor(o: BmcOptions) {
+    this.state = o.state;
+    this.machine = o.machine;
+    this.#clock = o.clock ?? systemClock;
+    this.#rng = o.rng ?? cryptoRng;
+    this.#log = o.log ?? createLogger('bmc');
+    this.registry = o.registry ?? defaultRegistry();
+    const timeoutMs = o.sessionTimeoutMs ?? 60_000;
+    this.#sessions = new SessionTable(
+      {
+        maxSessions: o.maxSessions ?? 32,
+        timeoutMs,
+        handshakeTimeoutMs: Math.min(o.handshakeTimeoutMs ?? 10_000, timeoutMs),
+      },
+      this.#clock,
+      this.#rng,
+    );
+    this.#resetMs = { cold: o.coldResetMs ?? 3_000, warm: o.warmResetMs ?? 1_000 };
+    this.#services = {
+      reset: (kind) => {
+        this.#pendingReset = kind;
+      },
+      activeSessions: () => this.#sessions.activeCount(),
+      maxSessions: () => o.maxSessions ?? 32,
+      closeSession: (id) => this.#sessions.delete(id),
+    };
+  }
+
+  /** Whether the BMC is in a reset window (it answers nothing then). */
+  resetting(): boolean {
+    return this.#clock.now() < this.#resetUntil;
+  }
+
+  /** Makes the BMC unreachable for `ms`, as a reset would, and drops every session. */
+  beginReset(ms: number): void {
+    this.#resetUntil = this.#clock.now() + ms;
+    this.#sessions.clear();
+  }
+
+  sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Handles one datagram; resolves to the reply, or undefined when nothing is to be sent. */
+  async handle(packet: Buffer): Promise<Buffer | undefined> {
+    if (this.resetting()) return undefined;
+    try {
+      const out = await this.#route(packet);
+      if (out === undefined) this.dropped++;
+      return out;
+    } catch (err) {
+      this.dropped++;
+      if (err instanceof DecodeError) this.#log.debug(`dropped: ${err.message}`);
+      else
+        this.#log.warn(
+          `dropped after an internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        );
+      return undefined;
+    } finally {
+      if (this.#pendingReset !== undefined) {
+        const kind = this.#pendingReset;
+        this.#pendingReset = undefined;
+        this.beginReset(this.#resetMs[kind]);
+      }
+    }
+  }
+
+  async #route(packet: Buffer): Promise<Buffer | undefined> {
+    const r = new Reader(packet);
+    const rmcp = decodeRmcpHeader(r);
+    if (rmcp.ack) return undefined;
+    if (rmcp.msgClass === RmcpClass.Asf) return this.#asf(r, rmcp.sequence);
+    if (rmcp.msgClass !== RmcpClass.Ipmi) return undefined;
+    if (packet[4] === AuthType.RmcpPlus) return this.#v20(packet.subarray(4), r);
+    return this.#v15(r);
+  }
+
+  /** ASF presence ping → pong (ASF 2.0 section 3.2.4.3), echoing the message tag. */
+  #asf(r: Reader, sequence: number): Buffer | undefined {
+    const m = decodeAsf(r);
+    if (m.type !== AsfType.Ping) return undefined;
+    const w = new Writer(28);
+    encodeRmcpHeader({ sequence, msgClass: RmcpClass.Asf, ack: false }, w);
+    encodeAsf({ iana: m.iana, type: AsfType.Pong, tag: m.tag, data: pongData() }, w);
+    return w.finish();
+  }
+
+  #context(session: Session | undefined, rmcpPlus: boolean): CommandContext {
+    const view: SessionView | undefined =
+      session === undefined
+        ? undefined
+        : {
+            id: session.id,
+            userId: session.userId,
+            get privilege() {
+              return session.privilege;
+            },
+            maxPrivilege: session.maxPrivilege,
+            authType: session.kind === 'v15' ? session.authType : AuthType.RmcpPlus,
+            setPrivilege: (p) => {
+              session.privilege = p;
+            },
+            close: () => {
+              session.closing = true;
+            },
+          };
+    return {
+      state: this.state,
+      machine: this.machine,
+      clock: this.#clock,
+      log: this.#log,
+      services: this.#services,
+      session: view,
+      channel: LAN_CHANNEL,
+      rmcpPlus,
+    };
+  }
+
+  #dispatch(req: IpmiRequest, session: Session | undefined, rmcpPlus: boolean): Promise<DispatchResult> {
+    expireBootFlags(this.state, this.machine, this.#clock.now());
+    return this.registry.dispatch(req.netFn, req.cmd, req.data, this.#context(session, rmcpPlus), this.#log);
+  }
+
+  #encodeMessage(req: IpmiRequest, res: DispatchResult): Buffer {
+    const w = new Writer(16 + res.data.length);
+    encodeResponse(responseTo(req, res.cc, res.data), w);
+    return w.finish();
+  }
+
+  // ---- IPMI v1.5 ----------------------------------------------------------------------------
+
+  async #v15(r: Reader): Promise<Buffer | undefined> {
+    const h = decodeSession15(r);
+    const req = decodeRequest(new Reader(h.message));
+    const isApp = (req.netFn & 0x3e) === NetFn.App;
+
+    if (h.sessionId === 0) {
+      // Outside a session only unauthenticated pre-session commands exist (section 13.14).
+      if (h.authType !== AuthType.None) return undefined;
+      const res =
+        isApp && req.cmd === CMD_GET_SESSION_CHALLENGE
+          ? getSessionChallenge(this.#deps(), req.data)
+          : await this.#dispatch(req, undefined, false);
+      return this.#wrap15(AuthType.None, 0, 0, undefined, this.#encodeMessage(req, res));
+    }
+
+    const s = this.#sessions.get(h.sessionId);
+    if (s === undefined || s.kind !== 'v15') return undefined;
+    if (s.state === 'challenge') {
+      if (!isApp || req.cmd !== CMD_ACTIVATE_SESSION || !verifyAuth15(this.state, s, h)) return undefined;
+      const act = activateSession(this.#deps(), s, req.data);
+      const seq = act.session?.outSeqStart ?? 0;
+      return this.#wrap15(s.authType, seq, h.sessionId, s, this.#encodeMessage(req, act.reply));
+    }
+    if (!verifyAuth15(this.state, s, h) || !s.inbound.accept(h.seq)) return undefined;
+    this.#sessions.touch(s);
+    const res = await this.#dispatch(req, s, false);
+    const seq = s.outSeq;
+    s.outSeq = (s.outSeq + 1) >>> 0;
+    const out = this.#wrap15(s.authType, seq, s.id, s, this.#encodeMessage(req, res));
+    if (s.closing) this.#sessions.delete(s.id);
+    return out;
+  }
+
+  #wrap15(
+    authType: number,
+    seq: number,
+    sessionId: number,
+    s: Session15 | undefined,
+    message: Buffer,
+  ): Buffer {
+    let authCode: Buffer | undefined;
+    if (authType !== AuthType.None && s !== undefined) {
+      const user = this.state.users[s.userId - 1];
+      authCode = authCode15(authType, Buffer.from(user?.password ?? '', 'latin1'), sessionId, seq, message);
+    }
+    const w = new Writer(30 + message.length);
+    encodeRmcpHeader({ sequence: 0xff, msgClass: RmcpClass.Ipmi, ack: false }, w);
+    encodeSession15({ authType, seq, sessionId, authCode, message }, w);
+    return w.finish();
+  }
+
+  #deps() {
+    return { state: this.state, sessions: this.#sessions, rng: this.#rng, clock: this.#clock };
+  }
+
+  // ---- IPMI v2.0 / RMCP+ ----------------------------------------------------------------------
+
+  async #v20(packet: Buffer, r: Reader): Promise<Buffer | undefined> {
+    const h = decodeSession20(r);
+    const plain = !h.authenticated && !h.encrypted;
+    switch (h.payloadType) {
+      case PayloadType.OpenSessionRequest:
+        return h.sessionId === 0 && plain
+          ? this.#wrapHandshake(openSession(this.#deps(), h.payload))
+          : undefined;
+      case PayloadType.Rakp1:
+        return h.sessionId === 0 && plain ? this.#wrapHandshake(rakp1(this.#deps(), h.payload)) : undefined;
+      case PayloadType.Rakp3:
+        return h.sessionId === 0 && plain ? this.#wrapHandshake(rakp3(this.#deps(), h.payload)) : undefined;
+      case PayloadType.Ipmi:
+        break;
+      default:
+        return undefined;
+    }
+
+    if (h.sessionId === 0) {
+      if (!plain) return undefined;
+      const req = decodeRequest(new Reader(h.payload));
+      const res = await this.#dispatch(req, undefined, true);
+      return this.#wrap20(0, 0, this.#encodeMessage(req, res), undefined);
+    }
+
+    const s = this.#sessions.get(h.sessionId);
+    if (s === undefined || s.kind !== 'v20' || s.state !== 'active') return undefined;
+    // Integrity first, so that a forged packet cannot move the sequence window (13.28).
+    if (s.integrity !== undefined) {
+      if (!h.authenticated || !verifySession20(packet, h, s.integrity)) return undefined;
+    } else if (h.authenticated) {
+      return undefined;
+    }
+    if (!s.inbound.accept(h.seq)) return undefined;
+    let payload = h.payload;
+    if (s.k2 !== undefined && s.suite.confidentiality !== 0) {
+      if (!h.encrypted) return undefined;
+      payload = aesDecrypt(s.k2, payload);
+    } else if (h.encrypted) {
+      return undefined;
+    }
+    this.#sessions.touch(s);
+    const req = decodeRequest(new Reader(payload));
+    const res = await this.#dispatch(req, s, true);
+    s.outSeq = (s.outSeq + 1) >>> 0 || 1;
+    const out = this.#wrap20(s.consoleSessionId, s.outSeq, this.#encodeMessage(req, res), s);
+    if (s.closing) this.#sessions.delete(s.id);
+    return out;
+  }
+
+  #wrapHandshake(rep: HandshakeReply | undefined): Buffer | undefined {
+    if (rep === undefined) return undefined;
+    const w = new Writer(16 + rep.payload.length);
+    encodeRmcpHeader({ sequence: 0xff, msgClass: RmcpClass.Ipmi, ack: false }, w);
+    encodeSession20(
+      {
+        payloadType: rep.payloadType,
+        encrypted: false,
+        authenticated: false,
+        sessionId: 0,
+        seq: 0,
+        payload: rep.payload,
+      },
+      w,
+    );
+    return w.finish();
+  }
+
+  #wrap20(sessionId: number, seq: number, message: Buffer, s: Session20 | undefined): Buffer {
+    const encrypted = s?.k2 !== undefined && s.suite.confidentiality !== 0;
+    const payload = encrypted ? aesEncrypt(s.k2 as Buffer, this.#rng.bytes(16), message) : message;
+    const w = new Writer(48 + payload.length);
+    encodeRmcpHeader({ sequence: 0xff, msgClass: RmcpClass.Ipmi, ack: false }, w);
+    encodeSession20(
+      {
+        payloadType: PayloadType.Ipmi,
+        encrypted,
+        authenticated: s?.integrity !== undefined,
+        sessionId,
+        seq,
+        payload,
+      },
+      w,
+      s?.integrity,
+    );
+    return w.finish();
+  }
+}

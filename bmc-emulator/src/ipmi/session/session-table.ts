@@ -1,0 +1,162 @@
+/**
+ * Sessions of one BMC: IPMI v1.5 (challenge → active) and RMCP+ (opened → rakp2 → active),
+ * with the session limit, inactivity timeout, and the inbound sequence-number window.
+ */
+import type { Clock, Rng } from '../../../../common/src/index.ts';
+import type { CipherSuite } from '../crypto/cipher-suites.ts';
+import type { RakpHash } from '../crypto/rakp.ts';
+import type { IntegrityCodec } from '../wire/session20.ts';
+
+/**
+ * Inbound sequence numbers (IPMI v2.0 section 6.12.13 / 6.12.14): accepted up to 15 ahead of the
+ * highest seen and up to 16 behind it, each at most once — so a replayed packet is dropped even
+ * inside the window. Seq 0 is never valid inside a session. Arithmetic is modulo 2^32.
+ */
+export class SeqWindow {
+  #highest: number;
+  #seen = 0; // bit i = highest - i was received
+  constructor(initialExpected: number) {
+    this.#highest = (initialExpected - 1) >>> 0;
+  }
+  accept(seq: number): boolean {
+    if (seq === 0) return false;
+    const diff = (seq - this.#highest) | 0;
+    if (diff > 0) {
+      if (diff > 15) return false;
+      this.#seen = diff >= 32 ? 1 : ((this.#seen << diff) | 1) >>> 0;
+      this.#highest = seq >>> 0;
+      return true;
+    }
+    const back = -diff;
+    if (back >= 16) return false;
+    const bit = 1 << back;
+    if ((this.#seen & bit) !== 0) return false;
+    this.#seen = (this.#seen | bit) >>> 0;
+    return true;
+  }
+}
+
+interface SessionCommon {
+  /** The BMC-side session ID (what the console puts in its packets). */
+  readonly id: number;
+  userId: number;
+  maxPrivilege: number;
+  privilege: number;
+  lastActivity: number;
+  closing: boolean;
+}
+
+export interface Session20 extends SessionCommon {
+  readonly kind: 'v20';
+  state: 'opened' | 'rakp2' | 'active';
+  readonly consoleSessionId: number;
+  readonly suite: CipherSuite;
+  readonly hash: RakpHash | undefined;
+  /** Open Session's requested maximum privilege (0 = any). */
+  readonly requestedMax: number;
+  tag: number;
+  role: number;
+  username: Buffer;
+  consoleRandom: Buffer;
+  bmcRandom: Buffer;
+  k1: Buffer | undefined;
+  k2: Buffer | undefined;
+  integrity: IntegrityCodec | undefined;
+  rakp4: Buffer | undefined;
+  rakp3AuthCode: Buffer | undefined;
+  inbound: SeqWindow;
+  outSeq: number;
+}
+
+export interface Session15 extends SessionCommon {
+  readonly kind: 'v15';
+  state: 'challenge' | 'active';
+  authType: number;
+  challenge: Buffer;
+  /** Set on activation: the session ID replaces the temporary one. */
+  inbound: SeqWindow;
+  outSeq: number;
+  /** The console's initial outbound seq: BMC responses count up from here. */
+  outSeqStart: number;
+}
+
+export type Session = Session20 | Session15;
+
+export interface SessionLimits {
+  readonly maxSessions: number;
+  /** Inactivity timeout of an established session (IPMI: typically 60 s). */
+  readonly timeoutMs: number;
+  /** A half-open handshake is dropped sooner, so it cannot hold a slot. */
+  readonly handshakeTimeoutMs: number;
+}
+
+export class SessionTable {
+  readonly #sessions = new Map<number, Session>();
+  constructor(
+    private readonly limits: SessionLimits,
+    private readonly clock: Clock,
+    private readonly rng: Rng,
+  ) {}
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  activeCount(): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) if (s.state === 'active') n++;
+    return n;
+  }
+
+  /** A fresh, non-zero session ID not in use. */
+  newId(): number {
+    for (;;) {
+      const id = this.rng.bytes(4).readUInt32LE(0);
+      if (id !== 0 && !this.#sessions.has(id)) return id;
+    }
+  }
+
+  /** Room for one more session? Expired ones are swept first. */
+  hasRoom(): boolean {
+    if (this.#sessions.size < this.limits.maxSessions) return true;
+    this.sweep();
+    return this.#sessions.size < this.limits.maxSessions;
+  }
+
+  add(s: Session): void {
+    this.#sessions.set(s.id, s);
+  }
+
+  /** The live session with this ID; an expired one is removed and not returned. */
+  get(id: number): Session | undefined {
+    const s = this.#sessions.get(id);
+    if (s === undefined) return undefined;
+    if (this.#expired(s, this.clock.now())) {
+      this.#sessions.delete(id);
+      return undefined;
+    }
+    return s;
+  }
+
+  touch(s: Session): void {
+    s.lastActivity = this.clock.now();
+  }
+
+  delete(id: number): boolean {
+    return this.#sessions.delete(id);
+  }
+
+  clear(): void {
+    this.#sessions.clear();
+  }
+
+  sweep(): void {
+    const now = this.clock.now();
+    for (const [id, s] of this.#sessions) if (this.#expired(s, now)) this.#sessions.delete(id);
+  }
+
+  #expired(s: Session, now: number): boolean {
+    const limit = s.state === 'active' ? this.limits.timeoutMs : this.limits.handshakeTimeoutMs;
+    return now - s.lastActivity > limit;
+  }
+}

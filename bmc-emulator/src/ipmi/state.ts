@@ -1,0 +1,238 @@
+/**
+ * Everything a BMC remembers, as plain data: users, GUIDs, its vendor profile, boot option
+ * parameters, policies. Plain so the lab can persist it and restore it after a restart; the
+ * machine's own state (power, boot override) lives with the machine, never here.
+ */
+import { createHash } from 'node:crypto';
+import { ConfigError } from '../../../common/src/index.ts';
+import { Priv } from './commands/types.ts';
+import { DEFAULT_CIPHER_SUITES } from './crypto/cipher-suites.ts';
+
+/** Privilege limit value meaning "no access" (Set User Access, table 22-?). */
+export const NO_ACCESS = 0x0f;
+export const MAX_USERS = 10;
+
+export interface UserRecord {
+  /** 1-based user ID; user 1 is the null (anonymous) user by IPMI convention. */
+  readonly id: number;
+  name: string;
+  password: string;
+  enabled: boolean;
+  /** Privilege limit on the LAN channel (Priv.* or NO_ACCESS). */
+  privilege: number;
+  ipmiMessaging: boolean;
+  linkAuth: boolean;
+  /** "User restricted to callback" (Get User Access byte 4 bit 6). */
+  callbackOnly: boolean;
+}
+
+/** What Get Device ID reports (IPMI v2.0 table 20-2): lets a lab look like several vendors. */
+export interface DeviceProfile {
+  readonly name: string;
+  readonly deviceId: number;
+  readonly deviceRevision: number;
+  readonly firmwareMajor: number;
+  /** BCD, e.g. 0x25 for x.25 */
+  readonly firmwareMinor: number;
+  readonly manufacturerId: number;
+  readonly productId: number;
+  readonly auxFirmware: readonly [number, number, number, number];
+}
+
+/** Vendor profiles by IANA enterprise number, as ipmitool's `mc info` names them. */
+export const VENDOR_PROFILES: Readonly<Record<string, DeviceProfile>> = {
+  generic: {
+    name: 'generic',
+    deviceId: 0x20,
+    deviceRevision: 0x01,
+    firmwareMajor: 1,
+    firmwareMinor: 0x00,
+    manufacturerId: 0x0000,
+    productId: 0x0001,
+    auxFirmware: [0, 0, 0, 0],
+  },
+  dell: {
+    name: 'dell',
+    deviceId: 0x20,
+    deviceRevision: 0x81,
+    firmwareMajor: 7,
+    firmwareMinor: 0x00,
+    manufacturerId: 674,
+    productId: 0x0100,
+    auxFirmware: [0, 0x0a, 0x00, 0x00],
+  },
+  hpe: {
+    name: 'hpe',
+    deviceId: 0x13,
+    deviceRevision: 0x03,
+    firmwareMajor: 2,
+    firmwareMinor: 0x78,
+    manufacturerId: 11,
+    productId: 0x2000,
+    auxFirmware: [0, 0, 0, 0],
+  },
+  lenovo: {
+    name: 'lenovo',
+    deviceId: 0x20,
+    deviceRevision: 0x01,
+    firmwareMajor: 5,
+    firmwareMinor: 0x30,
+    manufacturerId: 19046,
+    productId: 0x0400,
+    auxFirmware: [0, 0, 0, 0],
+  },
+  supermicro: {
+    name: 'supermicro',
+    deviceId: 0x20,
+    deviceRevision: 0x01,
+    firmwareMajor: 1,
+    firmwareMinor: 0x74,
+    manufacturerId: 10876,
+    productId: 0x1b19,
+    auxFirmware: [0, 0, 0, 0],
+  },
+};
+
+export interface BootParams {
+  /** Parameter 0, bits 1:0 (00 set complete, 01 set in progress, 10 commit write). */
+  setInProgress: number;
+  /** Parameter 1. */
+  serviceSelector: number;
+  /** Parameter 2. */
+  serviceScan: number;
+  /** Parameter 3, "BMC boot flag valid bit clearing"; bit 3 disables the 60 s timeout. */
+  validBitClearing: number;
+  /** Parameter 4 data byte (boot initiator acknowledge). */
+  ack: number;
+  /**
+   * Parameter 5 bytes 2-5 as last written, minus the device selector (which comes from the
+   * machine): CMOS clear, lock keyboard, console redirection, BIOS verbosity, instance.
+   */
+  flagsRest: [number, number, number, number];
+  /** When the valid bit was last set (clock ms), for the 60 s timeout (section 28.13). */
+  flagsSetAt: number | undefined;
+  /** Parameters 6 and 7, stored verbatim. */
+  initiatorInfo: number[];
+  initiatorMailbox: number[];
+}
+
+export interface BmcState {
+  deviceGuid: Buffer;
+  systemGuid: Buffer;
+  profile: DeviceProfile;
+  users: UserRecord[];
+  /** BMC key Kg (`ipmitool -y`); undefined = one-key logins (Kg = Kuid). */
+  kg: Buffer | undefined;
+  cipherSuites: number[];
+  /** IPMI v1.5 authentication types offered on the LAN channel. */
+  auth15: { none: boolean; md5: boolean; password: boolean };
+  boot: BootParams;
+  /** 0 always off, 1 restore previous, 2 always on (Set Power Restore Policy). */
+  powerRestorePolicy: number;
+  /** Chassis identify: clock ms until which it is lit, or Infinity. */
+  identifyUntil: number;
+  /** Get System Restart Cause, bits 3:0 (table 28-11). */
+  restartCause: number;
+  /** Get Chassis Status byte 2 bit 4: the last power-on came from an IPMI command. */
+  lastPowerOnByCommand: boolean;
+  channelPrivilegeLimit: number;
+  /** Vendor quirks a lab can switch on to reproduce field bugs. */
+  quirks: { bootDeviceNotPersistent: boolean };
+}
+
+export interface BmcStateOptions {
+  /** Seeds the GUIDs so the same node keeps the same identity across restarts. */
+  readonly name: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly vendor?: string;
+  readonly cipherSuites?: readonly number[];
+  readonly kg?: string;
+  readonly auth15?: Partial<BmcState['auth15']>;
+}
+
+/**
+ * A name-based (version 5) GUID, stable per node, in the byte order IPMI puts on the wire:
+ * the 16 RFC 4122 bytes reversed (IPMI v2.0 section 20.8 / SMBIOS: least significant byte first),
+ * which ipmitool's `mc guid` recognises as "IPMI" encoding.
+ */
+export function guidFromName(name: string, kind: string): Buffer {
+  const g = Buffer.from(createHash('sha1').update(`bmlab:${kind}:${name}`).digest().subarray(0, 16));
+  g[6] = ((g[6] as number) & 0x0f) | 0x50;
+  g[8] = ((g[8] as number) & 0x3f) | 0x80;
+  return g.reverse();
+}
+
+export function createBmcState(o: BmcStateOptions): BmcState {
+  const vendor = o.vendor ?? 'generic';
+  const profile = VENDOR_PROFILES[vendor];
+  if (profile === undefined) {
+    throw new ConfigError(
+      'vendor',
+      `unknown vendor profile '${vendor}' (known: ${Object.keys(VENDOR_PROFILES).join(', ')})`,
+    );
+  }
+  const username = o.username ?? 'admin';
+  const password = o.password ?? 'password';
+  if (Buffer.byteLength(username) > 16) throw new ConfigError('user', 'IPMI user names are at most 16 bytes');
+  if (Buffer.byteLength(password) > 20)
+    throw new ConfigError('password', 'IPMI passwords are at most 20 bytes');
+  for (const id of o.cipherSuites ?? []) {
+    if (![0, 1, 2, 3, 15, 16, 17].includes(id))
+      throw new ConfigError('cipherSuites', `unsupported cipher suite ${id}`);
+  }
+  const users: UserRecord[] = [];
+  for (let id = 1; id <= MAX_USERS; id++) {
+    users.push({
+      id,
+      name: '',
+      password: '',
+      enabled: false,
+      privilege: NO_ACCESS,
+      ipmiMessaging: false,
+      linkAuth: false,
+      callbackOnly: false,
+    });
+  }
+  // User 2 is the configured administrator, as on most BMCs (user 1 is the anonymous user).
+  Object.assign(users[1] as UserRecord, {
+    name: username,
+    password,
+    enabled: true,
+    privilege: Priv.Admin,
+    ipmiMessaging: true,
+    linkAuth: true,
+    callbackOnly: false,
+  });
+  return {
+    deviceGuid: guidFromName(o.name, 'device'),
+    systemGuid: guidFromName(o.name, 'system'),
+    profile,
+    users,
+    kg: o.kg === undefined || o.kg === '' ? undefined : Buffer.from(o.kg),
+    cipherSuites: [...(o.cipherSuites ?? DEFAULT_CIPHER_SUITES)],
+    auth15: { none: false, md5: true, password: true, ...o.auth15 },
+    boot: {
+      setInProgress: 0,
+      serviceSelector: 0,
+      serviceScan: 0,
+      validBitClearing: 0,
+      ack: 0,
+      flagsRest: [0, 0, 0, 0],
+      flagsSetAt: undefined,
+      initiatorInfo: [0, 0, 0, 0, 0, 0, 0, 0, 0],
+      initiatorMailbox: [],
+    },
+    powerRestorePolicy: 0,
+    identifyUntil: 0,
+    restartCause: 0,
+    lastPowerOnByCommand: false,
+    channelPrivilegeLimit: Priv.Admin,
+    quirks: { bootDeviceNotPersistent: false },
+  };
+}
+
+export function findUserByName(state: BmcState, name: Buffer): UserRecord | undefined {
+  const n = name.toString('latin1');
+  return state.users.find((u) => u.enabled && u.name === n && (n !== '' || u.id === 1));
+}

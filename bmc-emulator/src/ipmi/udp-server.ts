@@ -1,0 +1,94 @@
+/**
+ * The only place that touches node:dgram: one UDP socket per virtual BMC, as a real BMC has one
+ * LAN address. Fault hooks sit here because they are what the network sees: added latency,
+ * replies dropped at a rate, or no answer at all. (A "BMC resetting" window is the BMC's own:
+ * see `Bmc.beginReset`.)
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { seededRandom } from '../../../common/src/index.ts';
+import type { Bmc } from './bmc.ts';
+
+/** Larger datagrams are no IPMI a client sends (the largest RMCP+ request is a few hundred bytes). */
+const MAX_DATAGRAM = 1024;
+
+export interface BmcFaults {
+  /** Added to every reply. */
+  latencyMs: number;
+  /** Probability (0-1) that a reply is lost. */
+  dropRate: number;
+  /** The BMC hears but never answers. */
+  noAnswer: boolean;
+}
+
+export const NO_FAULTS: Readonly<BmcFaults> = { latencyMs: 0, dropRate: 0, noAnswer: false };
+
+export interface ListenOptions {
+  readonly address: string;
+  readonly port: number;
+  /** Seed for the drop decisions, so a faulty run can be replayed. */
+  readonly seed?: number;
+}
+
+export class BmcEndpoint {
+  readonly faults: BmcFaults = { ...NO_FAULTS };
+  readonly #socket: Socket;
+  readonly #random: () => number;
+  #closed = false;
+
+  private constructor(
+    readonly bmc: Bmc,
+    socket: Socket,
+    seed: number,
+  ) {
+    this.#socket = socket;
+    this.#random = seededRandom(seed);
+    socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
+    // A UDP socket error (e.g. ICMP unreachable reflected on some systems) must not kill the lab.
+    socket.on('error', () => {});
+  }
+
+  static listen(bmc: Bmc, o: ListenOptions): Promise<BmcEndpoint> {
+    const family = o.address.includes(':') ? 'udp6' : 'udp4';
+    const socket = createSocket({ type: family, reuseAddr: false });
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(o.port, o.address, () => {
+        socket.off('error', reject);
+        resolve(new BmcEndpoint(bmc, socket, o.seed ?? o.port));
+      });
+    });
+  }
+
+  get address(): { address: string; port: number } {
+    const a = this.#socket.address();
+    return { address: a.address, port: a.port };
+  }
+
+  setFaults(f: Partial<BmcFaults>): void {
+    Object.assign(this.faults, f);
+  }
+
+  #onMessage(msg: Buffer, address: string, port: number): void {
+    if (this.#closed || this.faults.noAnswer || msg.length > MAX_DATAGRAM) return;
+    this.bmc.handle(msg).then(
+      (reply) => {
+        if (reply === undefined || this.#closed) return;
+        if (this.faults.dropRate > 0 && this.#random() < this.faults.dropRate) return;
+        const send = () => {
+          if (!this.#closed) this.#socket.send(reply, port, address);
+        };
+        if (this.faults.latencyMs > 0) setTimeout(send, this.faults.latencyMs);
+        else send();
+      },
+      () => {
+        // Bmc.handle never rejects; this guards the process if that ever changes.
+      },
+    );
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    return new Promise((resolve) => this.#socket.close(() => resolve()));
+  }
+}

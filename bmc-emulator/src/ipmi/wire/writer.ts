@@ -1,0 +1,58 @@
+/**
+ * Append-only byte builder. Encoders write through it so that lengths are computed, not guessed.
+ */
+export class Writer {
+  #buf: Buffer;
+  #len = 0;
+  constructor(capacity = 64) {
+    this.#buf = Buffer.allocUnsafe(capacity);
+  }
+  get length(): number {
+    return this.#len;
+  }
+  #grow(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + n));
+    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf = next;
+  }
+  u8(v: number): this {
+    this.#grow(1);
+    this.#buf[this.#len++] = v & 0xff;
+    return this;
+  }
+  u16le(v: number): this {
+    this.#grow(2);
+    this.#buf.writeUInt16LE(v & 0xffff, this.#len);
+    this.#len += 2;
+    return this;
+  }
+  u32le(v: number): this {
+    this.#grow(4);
+    this.#buf.writeUInt32LE(v >>> 0, this.#len);
+    this.#len += 4;
+    return this;
+  }
+  u32be(v: number): this {
+    this.#grow(4);
+    this.#buf.writeUInt32BE(v >>> 0, this.#len);
+    this.#len += 4;
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    this.#grow(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+    return this;
+  }
+  fill(v: number, n: number): this {
+    this.#grow(n);
+    this.#buf.fill(v, this.#len, this.#len + n);
+    this.#len += n;
+    return this;
+  }
+  /** A copy of what was written. */
+  finish(): Buffer {
+    return Buffer.from(this.#buf.subarray(0, this.#len));
+  }
+}

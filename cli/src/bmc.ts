@@ -1,0 +1,94 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../../common/src/index.ts';
+import { expandAddresses, serveBmcs } from '../../lab/src/index.ts';
+
+export const BMC_SERVE_HELP = `Usage: bmlab bmc serve [options]
+
+Serves virtual BMCs (IPMI 1.5 and 2.0/RMCP+ over UDP), one per node. Prints one line per node,
+then 'ready'; runs until SIGINT or SIGTERM.
+
+  --nodes N               number of BMCs (default 1)
+  --address A             address to listen on (default 127.0.0.1)
+  --base-port P           node i listens on UDP P+i (default 6230; 0 = any free port)
+  --addresses A-B         one BMC per address instead, e.g. 127.0.1.1-127.0.1.200
+  --port P                the port used with --addresses (default 623)
+  --user NAME             BMC user (default admin)
+  --password PW           its password (default password)
+  --vendor NAME           Get Device ID profile: generic, dell, hpe, lenovo, supermicro
+  --cipher-suites LIST    RMCP+ cipher suites offered (default 1,2,3,15,16,17; 0 only if listed)
+  --kg KEY                BMC key (ipmitool -y / -k)
+  --auth-none             allow IPMI 1.5 sessions with authentication type none
+  --max-sessions N        sessions per BMC (default 32)
+  --session-timeout S     inactivity timeout in seconds (default 60)
+  --reset-time S          seconds a BMC stays away after a cold reset (default 3)
+  --backend memory        the machine behind each BMC
+`;
+
+function int(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(name, `'${v}' is not a whole number`);
+  return n;
+}
+
+export async function bmcServe(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: 'string' },
+      address: { type: 'string', default: '127.0.0.1' },
+      'base-port': { type: 'string' },
+      addresses: { type: 'string' },
+      port: { type: 'string' },
+      user: { type: 'string', default: 'admin' },
+      password: { type: 'string', default: 'password' },
+      vendor: { type: 'string', default: 'generic' },
+      'cipher-suites': { type: 'string' },
+      kg: { type: 'string' },
+      'auth-none': { type: 'boolean', default: false },
+      'max-sessions': { type: 'string' },
+      'session-timeout': { type: 'string' },
+      'reset-time': { type: 'string' },
+      backend: { type: 'string', default: 'memory' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(BMC_SERVE_HELP);
+    return 0;
+  }
+  if (values.backend !== 'memory')
+    throw new ConfigError('backend', `'${values.backend}' is not available here (use memory)`);
+  const addresses = values.addresses === undefined ? undefined : expandAddresses(values.addresses);
+  const suites = values['cipher-suites']?.split(',').map((s) => int('cipher-suites', s.trim(), 0));
+  const fleet = await serveBmcs({
+    nodes: int('nodes', values.nodes, addresses?.length ?? 1),
+    address: values.address,
+    basePort: int('base-port', values['base-port'], 6230),
+    ...(addresses === undefined ? {} : { addresses }),
+    port: int('port', values.port, 623),
+    user: values.user,
+    password: values.password,
+    vendor: values.vendor,
+    ...(suites === undefined ? {} : { cipherSuites: suites }),
+    ...(values.kg === undefined ? {} : { kg: values.kg }),
+    authNone: values['auth-none'],
+    maxSessions: int('max-sessions', values['max-sessions'], 32),
+    sessionTimeoutMs: int('session-timeout', values['session-timeout'], 60) * 1000,
+    coldResetMs: int('reset-time', values['reset-time'], 3) * 1000,
+    backend: 'memory',
+  });
+  for (const n of fleet.nodes) {
+    const a = n.endpoint.address;
+    const mac = n.machine.spec.nics[0]?.mac ?? '-';
+    process.stdout.write(`${n.name} ipmi ${a.address}:${a.port} mac ${mac}\n`);
+  }
+  process.stdout.write('ready\n');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await fleet.close();
+  return 0;
+}

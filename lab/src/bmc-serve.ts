@@ -1,0 +1,132 @@
+/**
+ * `bmlab bmc serve`: N virtual BMCs in one process, each with the machine it drives. Either
+ * node i on UDP base-port + i of one address (VirtualBMC style), or one BMC per address on the
+ * standard port 623 (a rack of BMCs on 127.0.1.1-127.0.1.200).
+ */
+import { Bmc, BmcEndpoint, createBmcState } from '../../bmc-emulator/src/index.ts';
+import { ConfigError } from '../../common/src/index.ts';
+import { defaultMachineSpec, InMemoryMachine, type Machine } from '../../vm-fleet/src/index.ts';
+
+export interface BmcServeOptions {
+  readonly nodes: number;
+  readonly address: string;
+  readonly basePort: number;
+  /** One BMC per address instead of one per port. */
+  readonly addresses?: readonly string[];
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly vendor: string;
+  readonly cipherSuites?: readonly number[];
+  readonly kg?: string;
+  readonly authNone?: boolean;
+  readonly maxSessions?: number;
+  readonly sessionTimeoutMs?: number;
+  readonly coldResetMs?: number;
+  readonly backend: 'memory';
+}
+
+export interface ServedNode {
+  readonly name: string;
+  readonly machine: Machine;
+  readonly bmc: Bmc;
+  readonly endpoint: BmcEndpoint;
+}
+
+export interface BmcFleet {
+  readonly nodes: readonly ServedNode[];
+  close(): Promise<void>;
+}
+
+/** Expands "127.0.1.1-127.0.1.200" (or a comma list of such) into addresses. */
+export function expandAddresses(spec: string): string[] {
+  const out: string[] = [];
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [from, to] = part.split('-');
+    const a = ipv4ToInt(from ?? '');
+    const b = to === undefined ? a : ipv4ToInt(to);
+    if (a === undefined || b === undefined || b < a) {
+      throw new ConfigError('addresses', `'${part}' is not an IPv4 address or range A-B`);
+    }
+    if (b - a >= 65536) throw new ConfigError('addresses', `'${part}' spans more than 65536 addresses`);
+    for (let v = a; v <= b; v++) out.push([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.'));
+  }
+  return out;
+}
+
+function ipv4ToInt(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (m === null) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return (
+    (((parts[0] as number) << 24) >>> 0) +
+    ((parts[1] as number) << 16) +
+    ((parts[2] as number) << 8) +
+    (parts[3] as number)
+  );
+}
+
+export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
+  if (!Number.isInteger(o.nodes) || o.nodes < 1)
+    throw new ConfigError('nodes', 'must be a whole number of at least 1');
+  const byAddress = o.addresses !== undefined;
+  const count = byAddress ? (o.addresses?.length ?? 0) : o.nodes;
+  if (!byAddress && o.basePort + count - 1 > 65535)
+    throw new ConfigError('base-port', `ports ${o.basePort}+${count} exceed 65535`);
+  const nodes: ServedNode[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const spec = defaultMachineSpec(i);
+      const machine = new InMemoryMachine(spec);
+      const state = createBmcState({
+        name: spec.name,
+        username: o.user,
+        password: o.password,
+        vendor: o.vendor,
+        ...(o.cipherSuites === undefined ? {} : { cipherSuites: o.cipherSuites }),
+        ...(o.kg === undefined ? {} : { kg: o.kg }),
+        ...(o.authNone ? { auth15: { none: true } } : {}),
+      });
+      const bmc = new Bmc({
+        state,
+        machine,
+        ...(o.maxSessions === undefined ? {} : { maxSessions: o.maxSessions }),
+        ...(o.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: o.sessionTimeoutMs }),
+        ...(o.coldResetMs === undefined ? {} : { coldResetMs: o.coldResetMs }),
+      });
+      const address = byAddress ? (o.addresses?.[i] as string) : o.address;
+      const port = byAddress ? o.port : o.basePort === 0 ? 0 : o.basePort + i;
+      const endpoint = await BmcEndpoint.listen(bmc, { address, port }).catch(
+        (err: NodeJS.ErrnoException) => {
+          const why =
+            err.code === 'EADDRINUSE'
+              ? 'is in use'
+              : err.code === 'EACCES'
+                ? 'needs root'
+                : err.code === 'EADDRNOTAVAIL'
+                  ? 'is not an address of this host'
+                  : err.message;
+          throw new ConfigError(
+            byAddress ? 'addresses' : 'base-port',
+            `cannot listen on ${address}:${port}: ${why}`,
+            { cause: err },
+          );
+        },
+      );
+      nodes.push({ name: spec.name, machine, bmc, endpoint });
+    }
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.endpoint.close()));
+    throw err;
+  }
+  return {
+    nodes,
+    close: async () => {
+      await Promise.all(nodes.map((n) => n.endpoint.close()));
+    },
+  };
+}

@@ -1,0 +1,7 @@
+export {
+  type BmcFleet,
+  type BmcServeOptions,
+  expandAddresses,
+  type ServedNode,
+  serveBmcs,
+} from './bmc-serve.ts';
