@@ -1,4 +1,4 @@
-export { BmlabError, ConfigError, DecodeError, StateError } from './errors.ts';
-export { type Rng, cryptoRng, scriptedRng, seededRandom } from './rng.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
-export { type Logger, createLogger } from './log.ts';
+export { BmlabError, ConfigError, DecodeError, StateError } from './errors.ts';
+export { createLogger, type Logger } from './log.ts';
+export { cryptoRng, type Rng, scriptedRng, seededRandom } from './rng.ts';

@@ -18,7 +18,8 @@ export function scriptedRng(chunks: readonly Buffer[] = []): Rng {
     bytes(n) {
       const next = queue.shift();
       if (next !== undefined) {
-        if (next.length !== n) throw new RangeError(`scripted rng: wanted ${n} bytes, next chunk has ${next.length}`);
+        if (next.length !== n)
+          throw new RangeError(`scripted rng: wanted ${n} bytes, next chunk has ${next.length}`);
         return Buffer.from(next);
       }
       const out = Buffer.alloc(n);

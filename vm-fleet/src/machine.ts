@@ -10,7 +10,18 @@
 export type PowerState = 'on' | 'off';
 
 /** Boot devices a BMC can select (IPMI v2.0 table 28-14, boot flags data 2 bits [5:2]; Redfish BootSource). */
-export type BootDevice = 'none' | 'pxe' | 'disk' | 'safe' | 'diag' | 'cdrom' | 'bios' | 'remote-floppy' | 'remote-cdrom' | 'remote-disk' | 'floppy';
+export type BootDevice =
+  | 'none'
+  | 'pxe'
+  | 'disk'
+  | 'safe'
+  | 'diag'
+  | 'cdrom'
+  | 'bios'
+  | 'remote-floppy'
+  | 'remote-cdrom'
+  | 'remote-disk'
+  | 'floppy';
 
 export type BootMode = 'bios' | 'uefi';
 
