@@ -68,7 +68,8 @@ export class LabServer {
     const deploy = this.boot.mode === 'deploy' ? ` bmlab.deploy=${this.guestUrl}/disk.img` : '';
     return [
       '#!ipxe',
-      `kernel ${this.guestUrl}/vmlinuz console=ttyS0 no_timer_check bmlab.url=${this.guestUrl} bmlab.id=${this.nodeId}${deploy}`,
+      // initrd= names the image for the kernel's EFI stub (UEFI iPXE); BIOS boots ignore it.
+      `kernel ${this.guestUrl}/vmlinuz initrd=initrd.gz console=ttyS0 no_timer_check bmlab.url=${this.guestUrl} bmlab.id=${this.nodeId}${deploy}`,
       `initrd ${this.guestUrl}/initrd.gz`,
       'boot',
       '',
