@@ -59,6 +59,7 @@ export interface QemuMachineOptions {
   /** How every NIC is attached; with `user`, `bootFile` is what DHCP hands the NIC ROM. */
   readonly network: QemuNetwork;
   readonly qemuBinary?: string;
+  readonly qemuImgBinary?: string;
   readonly machineType?: 'q35' | 'pc';
   /** `auto` probes KVM once (see accel.ts) and falls back to TCG. */
   readonly accel?: 'auto' | 'kvm' | 'tcg';
@@ -272,7 +273,7 @@ export class QemuMachine implements Machine {
       const args = ['create', '-q', '-f', 'qcow2'];
       if (backing !== undefined) args.push('-b', backing, '-F', 'raw');
       args.push(path, String(disk.sizeBytes));
-      await execa('qemu-img', args);
+      await execa(this.#opts.qemuImgBinary ?? 'qemu-img', args);
     }
   }
 
