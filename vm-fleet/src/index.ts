@@ -18,3 +18,16 @@ export {
   type PowerState,
   type SoftOffResult,
 } from './machine.ts';
+export {
+  AbnormalShutdown,
+  customizeDeployImage,
+  DEFAULT_IMAGES_DIR,
+  DEPLOYED_MARKER,
+  ensureImages,
+  type GuestImages,
+  kvmUsable,
+  probeKvm,
+  QemuMachine,
+  type QemuMachineOptions,
+  type QemuNetwork,
+} from './qemu/index.ts';
