@@ -125,7 +125,9 @@ export function activateSession(d: Activate15Deps, pending: Session15, data: Buf
     privilege: Math.min(Priv.User, maxPriv),
     lastActivity: d.clock.now(),
     inbound: new SeqWindow(inbound),
-    outSeq: outSeq,
+    // The Activate Session answer carries the console's initial outbound seq; later answers
+    // count on from there. (FreeIPMI rejects a repeat of the same number.)
+    outSeq: (outSeq + 1) >>> 0,
     outSeqStart: outSeq,
   };
   d.sessions.add(s);
