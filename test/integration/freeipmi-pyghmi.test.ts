@@ -138,7 +138,7 @@ describe.skipIf(!havePyghmi)('pyghmi client against bmlab', () => {
       expect(results[1]).toEqual({ on: { powerstate: 'on' } });
       expect(results[3]).toEqual({ bootdev: { bootdev: 'network', persistent: true, uefimode: true } });
       expect(b.machine.bootOverride()).toEqual({ device: 'pxe', persistent: true, mode: 'uefi' });
-      expect((results[4]?.['info'] as { raw: number[] }).raw.slice(0, 5)).toEqual([
+      expect((results[4]?.['info'] as { raw: number[] } | undefined)?.raw.slice(0, 5)).toEqual([
         0x20, 0x01, 0x01, 0x00, 0x02,
       ]);
       expect(results[6]).toEqual({ power: { powerstate: 'off' } });
