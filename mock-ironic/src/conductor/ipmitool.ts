@@ -1,0 +1,244 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { createLogger } from '../../../common/src/index.ts';
+import { ApiError } from '../api/errors.ts';
+import { PowerState } from '../states.ts';
+import type { JsonObject } from '../store/records.ts';
+import type { Timers } from './timers.ts';
+
+const log = createLogger('mock-ironic:ipmitool');
+
+/** driver_info of an `ipmi` node, parsed as ipmitool.py `_parse_driver_info` does. */
+export interface IpmiDriverInfo {
+  address: string;
+  port: string | null;
+  username: string | null;
+  password: string | null;
+  privLevel: string;
+  protocolVersion: '1.5' | '2.0';
+  cipherSuite: string | null;
+  hexKgKey: string | null;
+  disableBootTimeout: boolean;
+}
+
+const PRIV_LEVELS = ['ADMINISTRATOR', 'CALLBACK', 'OPERATOR', 'USER'];
+
+function str(v: unknown): string | null {
+  if (v === undefined || v === null || v === '') return null;
+  return String(v);
+}
+
+/** ipmitool.py `_parse_driver_info`: the same required fields and messages. */
+export function parseIpmiDriverInfo(nodeUuid: string, info: JsonObject): IpmiDriverInfo {
+  const address = str(info['ipmi_address']);
+  if (!address) {
+    throw ApiError.badRequest(
+      `Missing the following IPMI credentials in node's driver_info: ['ipmi_address'].`,
+      'MissingParameterValue',
+    );
+  }
+  const privLevel = str(info['ipmi_priv_level']) ?? 'ADMINISTRATOR';
+  if (!PRIV_LEVELS.includes(privLevel)) {
+    throw ApiError.badRequest(
+      `Invalid privilege level value:${privLevel}, the valid value can be one of ${PRIV_LEVELS.join(', ')}`,
+    );
+  }
+  const port = str(info['ipmi_port']);
+  if (port !== null && !/^\d+$/.test(port)) {
+    throw ApiError.badRequest(`Invalid port value for node ${nodeUuid}: ipmi_port must be an integer`);
+  }
+  const version = str(info['ipmi_protocol_version']) ?? '2.0';
+  if (version !== '1.5' && version !== '2.0') {
+    throw ApiError.badRequest(
+      `Invalid IPMI protocol version value ${version}, the valid value can be one of 1.5, 2.0`,
+    );
+  }
+  const disable = info['ipmi_disable_boot_timeout'];
+  return {
+    address,
+    port,
+    username: str(info['ipmi_username']),
+    password: str(info['ipmi_password']),
+    privLevel,
+    protocolVersion: version,
+    cipherSuite: str(info['ipmi_cipher_suite']),
+    hexKgKey: str(info['ipmi_hex_kg_key']),
+    disableBootTimeout:
+      disable === undefined || disable === null ? true : disable !== false && disable !== 'false',
+  };
+}
+
+export interface IpmiToolConfig {
+  /** The ipmitool binary. */
+  binary?: string;
+  /** `[ipmi]min_command_interval` in seconds (Ironic's default 5; the reference lab used 1). */
+  minCommandInterval: number;
+  /** `[ipmi]command_retry_timeout` in seconds (default 60). */
+  commandRetryTimeout: number;
+  /** Per-process timeout so a hung ipmitool cannot stall a node forever. */
+  processTimeoutMs?: number;
+  timers: Timers;
+}
+
+/**
+ * The argument vector ipmitool.py `_get_ipmitool_args` + `_ipmitool_timing_args` builds, without the
+ * password file and the subcommand: `-I lanplus -H <addr> -L <priv> [-p port] [-U user] [-y kg]
+ * [-C cs] -R 1 -N <min_command_interval>` (use_ipmitool_retries=False: Ironic retries itself).
+ */
+export function ipmitoolArgs(info: IpmiDriverInfo, minCommandInterval: number): string[] {
+  const args = [
+    '-I',
+    info.protocolVersion === '2.0' ? 'lanplus' : 'lan',
+    '-H',
+    info.address,
+    '-L',
+    info.privLevel,
+  ];
+  if (info.port) args.push('-p', info.port);
+  if (info.username) args.push('-U', info.username);
+  if (info.hexKgKey) args.push('-y', info.hexKgKey);
+  if (info.cipherSuite) args.push('-C', info.cipherSuite);
+  // -N takes whole seconds; a sub-second interval (tests) still gives ipmitool a 1 s retransmit timer.
+  args.push('-R', '1', '-N', String(Math.max(1, Math.ceil(minCommandInterval))));
+  return args;
+}
+
+export interface IpmiCall {
+  address: string;
+  argv: string[];
+  startedAt: number;
+  ms: number;
+  ok: boolean;
+}
+
+export class IpmiFailure extends Error {
+  readonly command: string;
+  constructor(command: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IPMIFailure';
+    this.command = command;
+  }
+}
+
+const BOOT_DEVICE_MAP: Record<string, string> = {
+  'Force PXE': 'pxe',
+  'Force Boot from default Hard-Drive': 'disk',
+  'Force Boot from default Hard-Drive, request Safe-Mode': 'safe',
+  'Force Boot from CD/DVD': 'cdrom',
+  'Force BIOS Setup': 'bios',
+};
+
+/**
+ * Runs ipmitool the way Ironic does (ipmitool.py `_exec_ipmitool`): one process per command, the
+ * password through a temporary file (`-f`), no two commands to the same BMC address closer than
+ * min_command_interval, and failed commands repeated until command_retry_timeout.
+ */
+export class IpmiTool {
+  readonly #cfg: IpmiToolConfig;
+  readonly #lastCommand = new Map<string, number>();
+  /** Serialises commands per BMC address so the spacing holds across nodes sharing a BMC. */
+  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly calls: IpmiCall[] = [];
+  #tmpDir: Promise<string> | undefined;
+
+  constructor(cfg: IpmiToolConfig) {
+    this.#cfg = cfg;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#tmpDir) await rm(await this.#tmpDir, { recursive: true, force: true });
+  }
+
+  exec(info: IpmiDriverInfo, command: string): Promise<string> {
+    const prev = this.#queues.get(info.address) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.#execWithRetries(info, command));
+    this.#queues.set(info.address, run);
+    return run;
+  }
+
+  async #execWithRetries(info: IpmiDriverInfo, command: string): Promise<string> {
+    const { timers, minCommandInterval, commandRetryTimeout } = this.#cfg;
+    const intervalMs = minCommandInterval * 1000;
+    const endTime = timers.now() + commandRetryTimeout * 1000;
+    let tries = Math.max(Math.floor(commandRetryTimeout / minCommandInterval), 1);
+    for (;;) {
+      tries -= 1;
+      const wait = intervalMs - (timers.now() - (this.#lastCommand.get(info.address) ?? 0));
+      if (wait > 0) await timers.sleep(wait);
+      try {
+        return await this.#execOnce(info, command);
+      } catch (err) {
+        if (timers.now() > endTime || tries <= 0) {
+          throw new IpmiFailure(command, `IPMI call failed: ${command}.`, { cause: err });
+        }
+        log.debug('retrying "%s" on %s: %s', command, info.address, (err as Error).message);
+      } finally {
+        this.#lastCommand.set(info.address, timers.now());
+      }
+    }
+  }
+
+  async #execOnce(info: IpmiDriverInfo, command: string): Promise<string> {
+    this.#tmpDir ??= mkdtemp(join(tmpdir(), 'mock-ironic-ipmi-'));
+    const dir = await this.#tmpDir;
+    const pwFile = join(dir, `pw-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    // An empty password still needs a file, or ipmitool prompts (Ironic writes '\0').
+    await writeFile(pwFile, info.password ?? '\0', { mode: 0o600 });
+    const argv = [...ipmitoolArgs(info, this.#cfg.minCommandInterval), '-f', pwFile, ...command.split(' ')];
+    const startedAt = this.#cfg.timers.now();
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      const res = await execa(this.#cfg.binary ?? 'ipmitool', argv, {
+        timeout: this.#cfg.processTimeoutMs ?? 60_000,
+        reject: true,
+        stdin: 'ignore',
+      });
+      ok = true;
+      return res.stdout;
+    } finally {
+      this.calls.push({ address: info.address, argv, startedAt, ms: performance.now() - t0, ok });
+      await rm(pwFile, { force: true });
+    }
+  }
+
+  /** `power status` -> Ironic power state (ipmitool.py `_power_status`). */
+  async powerStatus(info: IpmiDriverInfo): Promise<string> {
+    const out = await this.exec(info, 'power status');
+    if (/Chassis Power is on/i.test(out)) return PowerState.ON;
+    if (/Chassis Power is off/i.test(out)) return PowerState.OFF;
+    return 'error';
+  }
+
+  async powerOn(info: IpmiDriverInfo): Promise<void> {
+    await this.exec(info, 'power on');
+  }
+
+  async powerOff(info: IpmiDriverInfo): Promise<void> {
+    await this.exec(info, 'power off');
+  }
+
+  async mcInfo(info: IpmiDriverInfo): Promise<string> {
+    return this.exec(info, 'mc info');
+  }
+
+  /**
+   * IPMIManagement.set_boot_device: disable the 60 s boot-flag timeout first (IPMI spec: the flags
+   * are valid only 60 s unless `raw 0x00 0x08 0x03 0x08`), then `chassis bootdev <dev>[ options=persistent]`.
+   */
+  async setBootDevice(info: IpmiDriverInfo, device: string, persistent: boolean): Promise<void> {
+    if (info.disableBootTimeout) await this.exec(info, 'raw 0x00 0x08 0x03 0x08');
+    const dev = device === 'disk' ? 'disk' : device;
+    await this.exec(info, `chassis bootdev ${dev}${persistent ? ' options=persistent' : ''}`);
+  }
+
+  /** IPMIManagement.get_boot_device: `chassis bootparam get 5`. */
+  async getBootDevice(info: IpmiDriverInfo): Promise<{ boot_device: string | null; persistent: boolean }> {
+    const out = await this.exec(info, 'chassis bootparam get 5');
+    const m = /Boot Device Selector : (.+)/.exec(out);
+    const device = m?.[1] ? (BOOT_DEVICE_MAP[m[1].trim()] ?? null) : null;
+    return { boot_device: device, persistent: out.includes('Options apply to all future boots') };
+  }
+}
