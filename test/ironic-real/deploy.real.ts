@@ -16,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, type AgentEvent, MemoryHost } from '../../agent/src/index.ts';
 import { hasRealIronic, type RealIronic, startRealIronic } from './real-ironic.ts';
 
-const mac = '52:54:00:00:00:01';
 const gib = 1024 ** 3;
 const image = randomBytes(8 * 1024 * 1024);
 image.writeUInt32LE(0x1badb002, 440);
@@ -73,7 +72,7 @@ async function provision(uuid: string, target: string): Promise<void> {
  * The kernel command line the machine would boot with: the `kernel` line of the iPXE script Ironic's
  * ipxe boot interface wrote into the HTTP boot root, with `${mac}` expanded as iPXE does.
  */
-function kernelCmdline(uuid: string): string {
+function kernelCmdline(uuid: string, mac: string): string {
   const script = readFileSync(join(ironic.state, 'httpboot', uuid, 'config'), 'utf8');
   const line = script.split('\n').find((l) => l.startsWith('kernel ') && l.includes('ipa-'));
   if (line === undefined) throw new Error(`no agent kernel line in the iPXE script:\n${script}`);
@@ -81,9 +80,9 @@ function kernelCmdline(uuid: string): string {
   return line.replace(/\|\|.*$/, '').replaceAll('${mac}', mac);
 }
 
-function bootAgent(uuid: string, host: MemoryHost, events: AgentEvent[]): Agent {
+function bootAgent(uuid: string, mac: string, host: MemoryHost, events: AgentEvent[]): Agent {
   return new Agent({
-    cmdline: kernelCmdline(uuid),
+    cmdline: kernelCmdline(uuid, mac),
     host,
     heartbeatIntervalMs: 1000,
     forcedHeartbeatGapMs: 1000,
@@ -93,136 +92,152 @@ function bootAgent(uuid: string, host: MemoryHost, events: AgentEvent[]): Agent 
   });
 }
 
-describe.skipIf(!hasRealIronic)('the agent against real Ironic 21.4', () => {
-  let uuid: string;
-  const host = new MemoryHost({
-    name: 'node-1',
-    cpus: 2,
-    memoryMiB: 4096,
-    arch: 'x86_64',
-    nics: [{ mac }],
-    disks: [{ name: 'vda', sizeBytes: 20 * gib }],
-  });
+// In UEFI mode Ironic also asks the agent to install the boot loader of a whole-disk image.
+const modes = [
+  { mode: 'bios', name: 'node-1', mac: '52:54:00:00:00:01', extra: [] as string[] },
+  { mode: 'uefi', name: 'node-2', mac: '52:54:00:00:00:02', extra: ['install_bootloader:SUCCEEDED'] },
+] as const;
 
-  it('deploys a node through the agent: wait call-back -> active', async () => {
-    // manual-management: the ipxe boot interface writes the real boot config, the noop management
-    // interface accepts `disk` (fake-hardware's fake management supports only pxe, so prepare_instance_boot
-    // fails there), and fake power stands in for the BMC. Ironic only copies the deploy kernel/ramdisk.
-    writeFileSync(join(ironic.state, 'files', 'ipa.kernel'), randomBytes(1024));
-    writeFileSync(join(ironic.state, 'files', 'ipa.initramfs'), randomBytes(1024));
-    const [created, node] = (await ironic.call('POST', '/v1/nodes', {
-      name: 'node-1',
-      driver: 'manual-management',
-      boot_interface: 'ipxe',
-      deploy_interface: 'direct',
-      power_interface: 'fake',
-      management_interface: 'noop',
-      network_interface: 'noop',
-      driver_info: {
-        deploy_kernel: `file://${ironic.state}/files/ipa.kernel`,
-        deploy_ramdisk: `file://${ironic.state}/files/ipa.initramfs`,
-      },
-      properties: { cpu_arch: 'x86_64', cpus: 2, memory_mb: 4096, local_gb: 10 },
-    })) as [number, { uuid: string }];
-    expect(created).toBe(201);
-    uuid = node.uuid;
-    const [portStatus] = await ironic.call('POST', '/v1/ports', { address: mac, node_uuid: uuid });
-    expect(portStatus).toBe(201);
+describe.skipIf(!hasRealIronic).each(modes)(
+  'the agent against real Ironic 21.4 ($mode)',
+  ({ mode, name, mac, extra }) => {
+    let uuid: string;
+    const host = new MemoryHost({
+      name,
+      cpus: 2,
+      memoryMiB: 4096,
+      arch: 'x86_64',
+      nics: [{ mac }],
+      disks: [{ name: 'vda', sizeBytes: 20 * gib }],
+    });
 
-    const seen: string[] = [];
-    await provision(uuid, 'manage');
-    await waitFor(uuid, 'manageable', seen);
-    await provision(uuid, 'provide');
-    await waitFor(uuid, 'available', seen);
-    const [patched] = await ironic.call('PATCH', `/v1/nodes/${uuid}`, [
-      { op: 'add', path: '/instance_info/image_source', value: imageUrl },
-      { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
-      { op: 'add', path: '/instance_info/image_os_hash_value', value: imageSha256 },
-      { op: 'add', path: '/instance_info/image_disk_format', value: 'raw' },
-    ]);
-    expect(patched).toBe(200);
+    it('deploys a node through the agent: wait call-back -> active', async () => {
+      // manual-management: the ipxe boot interface writes the real boot config, the noop management
+      // interface accepts `disk` (fake-hardware's fake management supports only pxe, so prepare_instance_boot
+      // fails there), and fake power stands in for the BMC. Ironic only copies the deploy kernel/ramdisk.
+      writeFileSync(join(ironic.state, 'files', 'ipa.kernel'), randomBytes(1024));
+      writeFileSync(join(ironic.state, 'files', 'ipa.initramfs'), randomBytes(1024));
+      const [created, node] = (await ironic.call('POST', '/v1/nodes', {
+        name,
+        driver: 'manual-management',
+        boot_interface: 'ipxe',
+        deploy_interface: 'direct',
+        power_interface: 'fake',
+        management_interface: 'noop',
+        network_interface: 'noop',
+        driver_info: {
+          deploy_kernel: `file://${ironic.state}/files/ipa.kernel`,
+          deploy_ramdisk: `file://${ironic.state}/files/ipa.initramfs`,
+        },
+        properties: {
+          cpu_arch: 'x86_64',
+          cpus: 2,
+          memory_mb: 4096,
+          local_gb: 10,
+          capabilities: `boot_mode:${mode}`,
+        },
+      })) as [number, { uuid: string }];
+      expect(created).toBe(201);
+      uuid = node.uuid;
+      const [portStatus] = await ironic.call('POST', '/v1/ports', { address: mac, node_uuid: uuid });
+      expect(portStatus).toBe(201);
 
-    const t0 = performance.now();
-    await provision(uuid, 'active');
-    await waitFor(uuid, 'wait call-back', seen);
-    const tWait = performance.now();
-
-    const events: AgentEvent[] = [];
-    const agent = bootAgent(uuid, host, events);
-    console.log(`agent kernel line: ${kernelCmdline(uuid)}`);
-    expect(agent.params.apiUrl).toBe(ironic.url);
-    expect(agent.params.bootMac).toBe(mac);
-    await agent.start();
-    try {
-      expect(await agent.lookedUp).toBe(uuid);
-      expect(agent.token?.length).toBeGreaterThanOrEqual(32);
-      const active = await waitFor(uuid, 'active', seen, 120_000);
-      const tActive = performance.now();
-      console.log(
-        `deploy: ${((tWait - t0) / 1000).toFixed(2)} s to wait call-back, ` +
-          `${((tActive - tWait) / 1000).toFixed(2)} s from agent start to active; states ${seen.join(' -> ')}`,
-      );
-
-      expect(seen).toEqual(expect.arrayContaining(['manageable', 'available', 'deploying']));
-      expect(seen.slice(-3)).toEqual(['wait call-back', 'deploying', 'active']);
-      // Ironic wipes agent_url at the end of the deploy; its log shows it called the callback URL.
-      expect(ironic.log()).toContain(agent.callbackUrl!);
-      expect(active['last_error']).toBeNull();
-
-      // What Ironic asked of the agent, in order, and how each ended.
-      const cmds = agent.commands.map((c) => `${c.name}:${c.status}`);
-      expect(cmds).toEqual([
-        'get_deploy_steps:SUCCEEDED',
-        'execute_deploy_step:SUCCEEDED',
-        'get_partition_uuids:SUCCEEDED',
-        'power_off:SUCCEEDED',
+      const seen: string[] = [];
+      await provision(uuid, 'manage');
+      await waitFor(uuid, 'manageable', seen);
+      await provision(uuid, 'provide');
+      await waitFor(uuid, 'available', seen);
+      const [patched] = await ironic.call('PATCH', `/v1/nodes/${uuid}`, [
+        { op: 'add', path: '/instance_info/image_source', value: imageUrl },
+        { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
+        { op: 'add', path: '/instance_info/image_os_hash_value', value: imageSha256 },
+        { op: 'add', path: '/instance_info/image_disk_format', value: 'raw' },
       ]);
-      const write = agent.commands[1]!;
-      expect((write.params['step'] as { step: string }).step).toBe('write_image');
-      const info = (write.params['step'] as { args: { image_info: Record<string, unknown> } }).args
-        .image_info;
-      expect(info).toMatchObject({ urls: [imageUrl], os_hash_algo: 'sha256', os_hash_value: imageSha256 });
+      expect(patched).toBe(200);
 
-      // The image is on the disk, the machine powered itself off, the agent is gone.
-      expect(await host.diskChecksum('/dev/vda', 'sha256', image.length)).toBe(imageSha256);
-      expect(host.powerOffs).toBe(1);
-      expect(agent.stopped).toBe(true);
-      expect(imageGets).toContain('GET');
-      expect(events.filter((e) => e.type === 'heartbeat' && !e.ok)).toEqual([]);
-    } finally {
-      await agent.stop();
-    }
-  }, 180_000);
+      const t0 = performance.now();
+      await provision(uuid, 'active');
+      await waitFor(uuid, 'wait call-back', seen);
+      const tWait = performance.now();
 
-  it('undeploys with automated cleaning: a new boot, a new token, the disk erased -> available', async () => {
-    const [set] = await ironic.call('PATCH', `/v1/nodes/${uuid}`, [
-      { op: 'replace', path: '/automated_clean', value: true },
-    ]);
-    expect(set).toBe(200);
-    const seen: string[] = [];
-    const t0 = performance.now();
-    await provision(uuid, 'deleted');
-    await waitFor(uuid, 'clean wait', seen);
+      const events: AgentEvent[] = [];
+      const agent = bootAgent(uuid, mac, host, events);
+      console.log(`agent kernel line: ${kernelCmdline(uuid, mac)}`);
+      expect(agent.params.apiUrl).toBe(ironic.url);
+      expect(agent.params.bootMac).toBe(mac);
+      await agent.start();
+      try {
+        expect(await agent.lookedUp).toBe(uuid);
+        expect(agent.token?.length).toBeGreaterThanOrEqual(32);
+        const active = await waitFor(uuid, 'active', seen, 120_000);
+        const tActive = performance.now();
+        console.log(
+          `${mode} deploy: ${((tWait - t0) / 1000).toFixed(2)} s to wait call-back, ` +
+            `${((tActive - tWait) / 1000).toFixed(2)} s from agent start to active; states ${seen.join(' -> ')}`,
+        );
 
-    const events: AgentEvent[] = [];
-    const agent = bootAgent(uuid, host, events);
-    await agent.start();
-    try {
-      await agent.lookedUp;
-      // Ironic wiped the deploy token; this boot got its own.
-      expect(agent.token?.length).toBeGreaterThanOrEqual(32);
-      await waitFor(uuid, 'available', seen, 120_000);
-      console.log(
-        `undeploy with cleaning: ${((performance.now() - t0) / 1000).toFixed(2)} s; states ${seen.join(' -> ')}`,
-      );
-      expect(seen.slice(-3)).toEqual(['clean wait', 'cleaning', 'available']);
-      const steps = agent.commands
-        .filter((c) => c.name === 'execute_clean_step')
-        .map((c) => `${(c.params['step'] as { step: string }).step}:${c.status}`);
-      expect(steps).toEqual(['erase_devices_metadata:SUCCEEDED', 'erase_devices:SUCCEEDED']);
-      expect(host.diskContent('vda').length).toBe(0);
-    } finally {
-      await agent.stop();
-    }
-  }, 180_000);
-});
+        expect(seen).toEqual(expect.arrayContaining(['manageable', 'available', 'deploying']));
+        expect(seen.slice(-3)).toEqual(['wait call-back', 'deploying', 'active']);
+        // Ironic wipes agent_url at the end of the deploy; its log shows it called the callback URL.
+        expect(ironic.log()).toContain(agent.callbackUrl!);
+        expect(active['last_error']).toBeNull();
+
+        // What Ironic asked of the agent, in order, and how each ended.
+        const cmds = agent.commands.map((c) => `${c.name}:${c.status}`);
+        expect(cmds).toEqual([
+          'get_deploy_steps:SUCCEEDED',
+          'execute_deploy_step:SUCCEEDED',
+          'get_partition_uuids:SUCCEEDED',
+          ...extra,
+          'power_off:SUCCEEDED',
+        ]);
+        const write = agent.commands[1]!;
+        expect((write.params['step'] as { step: string }).step).toBe('write_image');
+        const info = (write.params['step'] as { args: { image_info: Record<string, unknown> } }).args
+          .image_info;
+        expect(info).toMatchObject({ urls: [imageUrl], os_hash_algo: 'sha256', os_hash_value: imageSha256 });
+
+        // The image is on the disk, the machine powered itself off, the agent is gone.
+        expect(await host.diskChecksum('/dev/vda', 'sha256', image.length)).toBe(imageSha256);
+        expect(host.powerOffs).toBe(1);
+        expect(agent.stopped).toBe(true);
+        expect(imageGets).toContain('GET');
+        expect(events.filter((e) => e.type === 'heartbeat' && !e.ok)).toEqual([]);
+      } finally {
+        await agent.stop();
+      }
+    }, 180_000);
+
+    it('undeploys with automated cleaning: a new boot, a new token, the disk erased -> available', async () => {
+      const [set] = await ironic.call('PATCH', `/v1/nodes/${uuid}`, [
+        { op: 'replace', path: '/automated_clean', value: true },
+      ]);
+      expect(set).toBe(200);
+      const seen: string[] = [];
+      const t0 = performance.now();
+      await provision(uuid, 'deleted');
+      await waitFor(uuid, 'clean wait', seen);
+
+      const events: AgentEvent[] = [];
+      const agent = bootAgent(uuid, mac, host, events);
+      await agent.start();
+      try {
+        await agent.lookedUp;
+        // Ironic wiped the deploy token; this boot got its own.
+        expect(agent.token?.length).toBeGreaterThanOrEqual(32);
+        await waitFor(uuid, 'available', seen, 120_000);
+        console.log(
+          `${mode} undeploy with cleaning: ${((performance.now() - t0) / 1000).toFixed(2)} s; states ${seen.join(' -> ')}`,
+        );
+        expect(seen.slice(-3)).toEqual(['clean wait', 'cleaning', 'available']);
+        const steps = agent.commands
+          .filter((c) => c.name === 'execute_clean_step')
+          .map((c) => `${(c.params['step'] as { step: string }).step}:${c.status}`);
+        expect(steps).toEqual(['erase_devices_metadata:SUCCEEDED', 'erase_devices:SUCCEEDED']);
+        expect(host.diskContent('vda').length).toBe(0);
+      } finally {
+        await agent.stop();
+      }
+    }, 180_000);
+  },
+);
