@@ -130,6 +130,16 @@ describe('lookup and heartbeat', () => {
     expect(hb).toMatchObject({ ok: false, error: 'Error 400: Invalid or missing agent token received.' });
   });
 
+  it('maps provisioning-network URLs to local endpoints (resolveUrl)', async () => {
+    const ironic = await new IronicStub({ macs: [mac] }).start();
+    cleanups.push(() => ironic.stop());
+    const { agent } = await startAgent(`ipa-api-url=http://192.0.2.1:6385 BOOTIF=${mac}`, {
+      resolveUrl: (u) => u.replace('http://192.0.2.1:6385', ironic.url),
+    });
+    expect(await agent.lookedUp).toBe(ironic.nodeUuid);
+    await until(() => ironic.heartbeats().length >= 1);
+  });
+
   it('fault: heartbeats stop after N', async () => {
     const ironic = await new IronicStub({ macs: [mac] }).start();
     cleanups.push(() => ironic.stop());

@@ -52,6 +52,11 @@ export interface AgentOptions {
   /** The host put into `callback_url` (default `ipa-advertise-host`, else the listen host). */
   readonly advertiseHost?: string;
   readonly fetch?: typeof globalThis.fetch;
+  /**
+   * Maps every URL the agent calls (Ironic, inspector, images) before the request, e.g. a provisioning
+   * network address on the kernel line to the lab's local endpoint when the agent runs host-side.
+   */
+  readonly resolveUrl?: (url: string) => string;
   /** Uniform [0, 1): heartbeat jitter and lookup backoff. */
   readonly random?: () => number;
   readonly faults?: AgentFaults;
@@ -107,7 +112,12 @@ export class Agent {
     this.params = typeof opts.cmdline === 'string' ? parseCmdline(opts.cmdline) : opts.cmdline;
     this.host = opts.host;
     this.#random = opts.random ?? Math.random;
-    this.#fetch = opts.fetch ?? globalThis.fetch;
+    const baseFetch = opts.fetch ?? globalThis.fetch;
+    const resolve = opts.resolveUrl;
+    this.#fetch =
+      resolve === undefined
+        ? baseFetch
+        : (input, init) => baseFetch(resolve(input instanceof Request ? input.url : String(input)), init);
     this.lookedUp = new Promise((r) => {
       this.#lookedUp = r;
     });
