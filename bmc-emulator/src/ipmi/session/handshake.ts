@@ -154,15 +154,16 @@ const ctxOf = (s: Session20): RakpContext | undefined =>
 export function rakp1(d: HandshakeDeps, payload: Buffer): HandshakeReply | undefined {
   const m = decodeRakp1(new Reader(payload));
   const s = d.sessions.get(m.bmcSessionId);
-  // Unknown session: nobody to answer to with a console session ID, so drop (13.20).
-  if (s === undefined || s.kind !== 'v20') return undefined;
+  // Unknown session: nobody to answer to with a console session ID, so drop (13.20). An
+  // established session is never touched by handshake messages: they are unauthenticated, so
+  // anyone could send one naming it.
+  if (s === undefined || s.kind !== 'v20' || s.state === 'active') return undefined;
   const fail = (status: number) => {
     d.sessions.delete(s.id);
     return reply(PayloadType.Rakp2, (w) =>
       encodeRakp2({ tag: m.tag, status, consoleSessionId: s.consoleSessionId }, w),
     );
   };
-  if (s.state === 'active') return fail(RakpStatus.InvalidSessionId);
   const role = m.role & 0x0f;
   if (role < Priv.Callback || role > Priv.Oem || (m.role & 0xe0) !== 0) return fail(RakpStatus.InvalidRole);
   if (s.requestedMax !== 0 && role > s.requestedMax) return fail(RakpStatus.UnauthorizedRole);
@@ -217,6 +218,7 @@ export function rakp3(d: HandshakeDeps, payload: Buffer): HandshakeReply | undef
   if (s.state === 'active' && s.rakp4 !== undefined && s.rakp3AuthCode?.equals(m.authCode)) {
     return { payloadType: PayloadType.Rakp4, payload: s.rakp4 };
   }
+  if (s.state === 'active') return undefined;
   if (s.state !== 'rakp2') {
     d.sessions.delete(s.id);
     return answer(RakpStatus.InvalidSessionId, Buffer.alloc(0));
