@@ -31,3 +31,20 @@ export {
   type QemuMachineOptions,
   type QemuNetwork,
 } from './qemu/index.ts';
+export {
+  createSimBootNetwork,
+  DEFAULT_TIMINGS,
+  type DiskImage,
+  type RamdiskBoot,
+  type SimBootNetwork,
+  SimConsole,
+  type SimDhcpOffer,
+  SimFleet,
+  type SimFleetOptions,
+  SimMachine,
+  type SimMachineOptions,
+  type SimRunState,
+  type SimTimings,
+  simUuid,
+  VirtualDisk,
+} from './sim/index.ts';
