@@ -4,15 +4,21 @@
  */
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { hasCommand, ipmitool } from '../support/bmc.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/bmlab.mjs', import.meta.url));
 
 /** Starts `bmlab bmc serve`, resolves with its node lines once it printed `ready`. */
-async function serve(args: readonly string[]): Promise<{ proc: ResultPromise; lines: string[] }> {
-  const proc = execa('node', [BIN, 'bmc', 'serve', ...args], { reject: false, buffer: false });
+function spawnServe(args: readonly string[]) {
+  return execa('node', [BIN, 'bmc', 'serve', ...args], { reject: false, buffer: false });
+}
+
+async function serve(
+  args: readonly string[],
+): Promise<{ proc: ReturnType<typeof spawnServe>; lines: string[] }> {
+  const proc = spawnServe(args);
   const lines: string[] = [];
   await new Promise<void>((resolve, reject) => {
     let pending = '';
