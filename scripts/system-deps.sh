@@ -6,7 +6,8 @@
 #   scripts/system-deps.sh --bench    also the anchors `npm run bench` compares against
 #   scripts/system-deps.sh --qemu     also QEMU, its iPXE ROMs and OVMF, and the image build tools
 #   scripts/system-deps.sh --ironic   also real OpenStack Ironic 21.4 (Debian's ironic-api + ironic-conductor)
-#                                     for `npm run test:ironic`; installed without starting services or a DB
+#                                     and ironic-inspector 11.1 for `npm run test:ironic`; installed without
+#                                     starting services or creating a DB
 set -euo pipefail
 
 # command-or-path -> Debian package
@@ -29,11 +30,13 @@ for arg in "$@"; do
       need[mcopy]=mtools
       need[/usr/sbin/mkfs.vfat]=dosfstools
       need[/usr/sbin/sfdisk]=fdisk
+      need[/usr/sbin/dnsmasq]=dnsmasq-base
       ;;
     --ironic)
       need[/usr/bin/ironic]=ironic-conductor
       need[/usr/bin/ironic-api]=ironic-api
       need[/usr/bin/ironic-dbsync]=ironic-api
+      need[/usr/bin/ironic-inspector]=ironic-inspector
       ;;
     *) echo "system-deps: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -62,7 +65,10 @@ if [[ " ${missing[*]} " == *" ironic-"* ]]; then
   echo 'ironic-common ironic/configure_db boolean false
 ironic-common ironic/configure_rabbit boolean false
 ironic-common ironic/configure_ksat boolean false
-ironic-api ironic/configure_api-endpoint boolean false' | debconf-set-selections
+ironic-api ironic/configure_api-endpoint boolean false
+ironic-inspector ironic-inspector/configure_db boolean false
+ironic-inspector ironic-inspector/configure_ksat boolean false
+ironic-inspector ironic-inspector/configure_api-endpoint boolean false' | debconf-set-selections
   [[ -e /usr/sbin/policy-rc.d ]] || printf '#!/bin/sh\nexit 101\n' | install -m 0755 /dev/stdin /usr/sbin/policy-rc.d
 fi
 apt-get -o DPkg::Lock::Timeout=600 update -qq >&2

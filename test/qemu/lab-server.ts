@@ -26,16 +26,23 @@ export class LabServer {
   /** URL path → file served from disk. */
   files: Readonly<Record<string, string>> = {};
 
-  constructor(private readonly nodeId: string) {}
+  /** Called for every phone-home as it arrives. */
+  onHome: ((h: PhoneHome) => void) | undefined;
+
+  /** `guestHost`: the lab's address as guests see it (10.0.2.2 under user networking). */
+  constructor(
+    private readonly nodeId: string,
+    private readonly guestHost = '10.0.2.2',
+  ) {}
 
   /** The lab's base URL as the guest sees it. */
   get guestUrl(): string {
-    return `http://10.0.2.2:${this.port}`;
+    return `http://${this.guestHost}:${this.port}`;
   }
 
-  async start(): Promise<void> {
+  async start(listenHost = '127.0.0.1'): Promise<void> {
     this.#server = createServer((req, res) => void this.#handle(req.url ?? '/', res));
-    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.#server?.listen(0, listenHost, resolve));
     this.port = (this.#server.address() as AddressInfo).port;
   }
 
@@ -84,7 +91,9 @@ export class LabServer {
       return;
     }
     if (u.pathname === '/phonehome') {
-      this.homes.push({ at: Date.now(), query: Object.fromEntries(u.searchParams) });
+      const home = { at: Date.now(), query: Object.fromEntries(u.searchParams) };
+      this.homes.push(home);
+      this.onHome?.(home);
       for (const w of this.#waiters.splice(0)) w();
       res.end('ok\n');
       return;

@@ -22,10 +22,23 @@ export async function probeKvm(qemuBinary = 'qemu-system-x86_64', timeoutMs = 50
     return false;
   }
   const args = [
-    '-nodefaults', '-no-user-config', '-display', 'none', '-machine', 'q35,graphics=off', '-accel', 'kvm',
-    '-m', '64', '-serial', 'stdio', '-netdev', 'user,id=n0,restrict=on',
-    '-device', 'virtio-net-pci,netdev=n0,bootindex=1',
-  ]; // biome-ignore format: option pairs
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-machine',
+    'q35,graphics=off',
+    '-accel',
+    'kvm',
+    '-m',
+    '64',
+    '-serial',
+    'stdio',
+    '-netdev',
+    'user,id=n0,restrict=on',
+    '-device',
+    'virtio-net-pci,netdev=n0,bootindex=1',
+  ];
   const cmd = qemuCommand(qemuBinary, args);
   const child = execa(cmd.file, cmd.args, { stdin: 'ignore', reject: false, buffer: false });
   let out = '';

@@ -129,6 +129,17 @@ describe('buildQemuArgs', () => {
       file: 'setpriv',
       args: ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', '-name', 'x'],
     });
+    expect(qemuCommand('qemu-system-x86_64', ['-S'], 'bmlab').args).toEqual([
+      '--pdeathsig',
+      'KILL',
+      '--',
+      'ip',
+      'netns',
+      'exec',
+      'bmlab',
+      'qemu-system-x86_64',
+      '-S',
+    ]);
   });
 });
 

@@ -110,8 +110,14 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
 /**
  * The process to exec: QEMU under `setpriv --pdeathsig KILL` (util-linux), which sets PR_SET_PDEATHSIG
  * and execs, so QEMU is killed when the Node process that spawned it dies; without it QEMU outlives a
- * crashed lab.
+ * crashed lab. In bridge mode QEMU must open its tap inside the lab's namespace, so `ip netns exec`
+ * (which only enters the namespace and execs; the death signal survives exec) comes in between.
  */
-export function qemuCommand(qemuBinary: string, args: readonly string[]): { file: string; args: string[] } {
-  return { file: 'setpriv', args: ['--pdeathsig', 'KILL', '--', qemuBinary, ...args] };
+export function qemuCommand(
+  qemuBinary: string,
+  args: readonly string[],
+  netns?: string,
+): { file: string; args: string[] } {
+  const inNs = netns === undefined ? [] : ['ip', 'netns', 'exec', netns];
+  return { file: 'setpriv', args: ['--pdeathsig', 'KILL', '--', ...inNs, qemuBinary, ...args] };
 }

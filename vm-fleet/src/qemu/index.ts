@@ -10,6 +10,7 @@ export {
   qemuCommand,
 } from './args.ts';
 export { bootIndexes, bootIndexUpdates, effectiveBootOrder } from './boot-order.ts';
+export { BridgeNetwork, type BridgeNetworkOptions } from './bridge.ts';
 export {
   customizeDeployImage,
   DEFAULT_IMAGES_DIR,

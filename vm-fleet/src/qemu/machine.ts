@@ -58,6 +58,8 @@ export interface QemuMachineOptions {
   readonly dir: string;
   /** How every NIC is attached; with `user`, `bootFile` is what DHCP hands the NIC ROM. */
   readonly network: QemuNetwork;
+  /** Network namespace QEMU runs in (bridge mode: where its tap lives, see bridge.ts). */
+  readonly netns?: string;
   readonly qemuBinary?: string;
   readonly qemuImgBinary?: string;
   readonly machineType?: 'q35' | 'pc';
@@ -322,7 +324,11 @@ export class QemuMachine implements Machine {
     };
     const qmpListener = await UnixListener.listen(spec.qmpSocket);
     const serialListener = await UnixListener.listen(spec.serialSocket);
-    const cmd = qemuCommand(this.#opts.qemuBinary ?? 'qemu-system-x86_64', buildQemuArgs(spec));
+    const cmd = qemuCommand(
+      this.#opts.qemuBinary ?? 'qemu-system-x86_64',
+      buildQemuArgs(spec),
+      this.#opts.netns,
+    );
     log.debug('%s: %s %s', this.id, cmd.file, cmd.args.join(' '));
     const child = execa(cmd.file, cmd.args, {
       stdin: 'ignore',
