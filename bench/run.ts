@@ -1,0 +1,507 @@
+// `npm run bench`: bmlab's virtual BMC side by side with the anchors users know — pyghmi's Bmc (the
+// engine of OpenStack VirtualBMC) and OpenIPMI's ipmi_sim — under the same RMCP+ load generator.
+//
+//   npm run bench -- [--targets bmlab,pyghmi,ipmisim] [--quick] [--workers N] [--out FILE]
+//
+// Per target, in one run: validate (Get Channel Auth Caps, a cipher-suite-3 session, a Get Chassis
+// Status that decodes), session setups per second and RSS before/after them, Get Chassis Status over
+// 1, 8 and 64 established sessions (throughput, p50/p99), and RSS with 1,000 BMCs. Server CPU comes from
+// /proc/<pid>/stat over each measured window, so the figures hold even when the load generator, not
+// the server, limits throughput ("server busy" says which).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  freePortRange,
+  type RunningTarget,
+  startTarget,
+  TARGET_NAMES,
+  type TargetName,
+} from './anchors/targets.ts';
+import { type Credentials, Endpoint, pingAuthCaps, RmcpPlusSession, type Target } from './loadgen/client.ts';
+import type { Job, LoadResult, PortRange } from './loadgen/load.ts';
+import { runLoad } from './loadgen/pool.ts';
+import {
+  type MemoryFootprint,
+  parseKbField,
+  parseSmapsRollup,
+  parseStatCpuTicks,
+} from './src/loadgen/procfs.ts';
+import { type LatencySummary, summarize } from './src/loadgen/stats.ts';
+
+const PROFILES = {
+  full: { warmup: 2000, setups: 20_000, setupLoops: 16, setupMaxMs: 120_000, steadyMs: 8000, fleet: 1000 },
+  quick: { warmup: 500, setups: 2000, setupLoops: 16, setupMaxMs: 30_000, steadyMs: 2000, fleet: 1000 },
+} as const;
+type Profile = (typeof PROFILES)[keyof typeof PROFILES];
+const CLIENTS = [1, 8, 64] as const;
+const CREDS: Credentials = { user: 'admin', password: 'password' };
+const ADDRESS = '127.0.0.1';
+/** "Flat" RSS after the setups: less growth than this. */
+const FLAT_KB = 5 * 1024;
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+// ---- procfs of the server under test ------------------------------------------------------------
+
+function cpuMs(pid: number): number {
+  return (parseStatCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) * 1000) / CLK_TCK;
+}
+function rssKb(pid: number): number {
+  return parseKbField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS');
+}
+function footprint(pid: number): MemoryFootprint {
+  return parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+}
+
+// ---- client port ranges: never a port the target has seen in this run (see loadgen/load.ts) ------
+
+const CLIENT_PORTS = { from: 33_000, to: 61_000 };
+function portCursor() {
+  let next = CLIENT_PORTS.from;
+  return (count: number): PortRange => {
+    if (next + count > CLIENT_PORTS.to) next = CLIENT_PORTS.from;
+    const range = { from: next, count };
+    next += count;
+    return range;
+  };
+}
+
+// ---- measured phases --------------------------------------------------------------------------------
+
+interface Phase {
+  ok: number;
+  failed: number;
+  errors: LoadResult['errors'];
+  sessions: number;
+  wallMs: number;
+  perSec: number;
+  latency: LatencySummary;
+  serverCpuMs: number;
+  /** Server CPU per completed setup or request, µs. */
+  serverCpuUsPerOp: number;
+  /** Server CPU time / wall time, % of one core. */
+  serverBusyPct: number;
+  /** The bench process (load generator threads) CPU time / wall time, % of one core. */
+  loadgenBusyPct: number;
+  /** The server's VmRSS every half second of the window: [ms since start, kB]. */
+  rssSeries: [number, number][];
+}
+
+async function measure(pid: number, job: Job, workers: number): Promise<Phase> {
+  let cpu0 = 0;
+  let cpu1 = 0;
+  let wall0 = 0;
+  let wall1 = 0;
+  let gen0 = process.cpuUsage();
+  let gen = { user: 0, system: 0 };
+  const rssSeries: [number, number][] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  const sample = () => rssSeries.push([Math.round(performance.now() - wall0), rssKb(pid)]);
+  const r = await runLoad(job, workers, {
+    onStart() {
+      cpu0 = cpuMs(pid);
+      gen0 = process.cpuUsage();
+      wall0 = performance.now();
+      sample();
+      sampler = setInterval(sample, 500);
+    },
+    onStop() {
+      wall1 = performance.now();
+      cpu1 = cpuMs(pid);
+      gen = process.cpuUsage(gen0);
+      clearInterval(sampler);
+      sample();
+    },
+  });
+  const wallMs = wall1 - wall0;
+  const serverCpuMs = cpu1 - cpu0;
+  return {
+    ok: r.ok,
+    failed: r.failed,
+    errors: r.errors,
+    sessions: r.sessions,
+    wallMs,
+    perSec: (r.ok * 1000) / wallMs,
+    latency: summarize(r.latenciesNs),
+    serverCpuMs,
+    serverCpuUsPerOp: r.ok > 0 ? (serverCpuMs * 1000) / r.ok : Number.NaN,
+    serverBusyPct: (serverCpuMs / wallMs) * 100,
+    loadgenBusyPct: ((gen.user + gen.system) / 1000 / wallMs) * 100,
+    rssSeries,
+  };
+}
+
+async function validate(target: Target): Promise<{ authCapsCc: number; powerOn: boolean }> {
+  const ep = await Endpoint.open(target);
+  try {
+    const caps = await pingAuthCaps(ep, 1000);
+    const session = await RmcpPlusSession.open(ep, CREDS, { timeoutMs: 2000 });
+    const { powerOn } = await session.getChassisStatus();
+    await session.close();
+    return { authCapsCc: caps.cc, powerOn };
+  } finally {
+    ep.close();
+  }
+}
+
+// ---- one target ----------------------------------------------------------------------------------
+
+interface FleetReport {
+  nodes: number;
+  /** 'one process': measured; 'extrapolated': from one single-BMC process (see note). */
+  mode: 'one process' | 'extrapolated';
+  rssKb: number;
+  note: string;
+}
+
+interface TargetReport {
+  name: TargetName;
+  available: boolean;
+  reason?: string;
+  validation?: { authCapsCc: number; powerOn: boolean };
+  /** A freshly started single-BMC process, before any load. */
+  freshFootprint?: MemoryFootprint;
+  setups?: Phase & { rssBeforeKb: number; rssAfterKb: number; count: number };
+  steady: ({ clients: number } & Phase)[];
+  fleet?: FleetReport;
+  /** VirtualBMC's layout (one process per BMC), estimated from the fresh process: 1,000 × private + shared once. */
+  perProcessFleetKb?: number;
+  errors: string[];
+}
+
+function describe(err: unknown): string {
+  const e = err as Error;
+  return e.message.split('\n').slice(0, 3).join(' | ');
+}
+
+async function benchTarget(name: TargetName, profile: Profile, workers: number): Promise<TargetReport> {
+  const report: TargetReport = { name, available: false, steady: [], errors: [] };
+  const ports = portCursor();
+  let t: RunningTarget;
+  try {
+    t = await startTarget(name, { nodes: 1, basePort: await freePortRange(1), address: ADDRESS, ...CREDS });
+  } catch (err) {
+    report.reason = describe(err);
+    return report;
+  }
+  const target = { host: ADDRESS, port: t.basePort };
+  log(`${name}: pid ${t.pid} on udp ${ADDRESS}:${t.basePort}`);
+  try {
+    report.freshFootprint = footprint(t.pid);
+    report.validation = await validate(target);
+    report.available = true;
+    log(`${name}: valid — Get Chassis Status decodes (power ${report.validation.powerOn ? 'on' : 'off'})`);
+
+    const setupJob = (count: number): Job => ({
+      kind: 'setups',
+      target,
+      creds: CREDS,
+      concurrency: profile.setupLoops,
+      count,
+      maxMs: profile.setupMaxMs,
+      timeoutMs: 1000,
+      ports: ports(Math.ceil(count * 1.05) + 100),
+    });
+    await measure(t.pid, setupJob(profile.warmup), workers);
+    const rssBeforeKb = rssKb(t.pid);
+    const setups = await measure(t.pid, setupJob(profile.setups), workers);
+    const rssAfterKb = rssKb(t.pid);
+    report.setups = { ...setups, rssBeforeKb, rssAfterKb, count: profile.setups };
+    log(
+      `${name}: ${setups.ok} setups, ${setups.perSec.toFixed(0)}/s, ` +
+        `${setups.serverCpuUsPerOp.toFixed(0)} µs server CPU each, RSS ${mb(rssBeforeKb)} → ${mb(rssAfterKb)} MB`,
+    );
+
+    for (const wanted of CLIENTS) {
+      const clients = Math.min(wanted, t.maxSessions);
+      const phase = await measure(
+        t.pid,
+        {
+          kind: 'steady',
+          target,
+          creds: CREDS,
+          clients,
+          durationMs: profile.steadyMs,
+          timeoutMs: 1000,
+          ports: ports(clients * 2 + 20),
+        },
+        workers,
+      );
+      report.steady.push({ clients, ...phase });
+      log(
+        `${name}: ${clients} clients, ${phase.perSec.toFixed(0)} req/s, p50 ${phase.latency.p50Us.toFixed(0)} µs, ` +
+          `p99 ${phase.latency.p99Us.toFixed(0)} µs, ${phase.serverCpuUsPerOp.toFixed(1)} µs server CPU/req`,
+      );
+    }
+  } catch (err) {
+    report.errors.push(describe(err));
+  } finally {
+    await t.stop();
+  }
+
+  if (report.freshFootprint) {
+    const f = report.freshFootprint;
+    report.perProcessFleetKb = f.sharedKb + profile.fleet * f.privateKb;
+  }
+  try {
+    report.fleet = await benchFleet(name, profile.fleet, report.freshFootprint);
+    log(`${name}: ${profile.fleet} BMCs, RSS ${mb(report.fleet.rssKb)} MB (${report.fleet.mode})`);
+  } catch (err) {
+    report.errors.push(`fleet: ${describe(err)}`);
+  }
+  return report;
+}
+
+/** RSS with `nodes` BMCs: one process where the implementation allows it, else extrapolated. */
+async function benchFleet(name: TargetName, nodes: number, fresh?: MemoryFootprint): Promise<FleetReport> {
+  if (name === 'ipmisim') {
+    if (!fresh) throw new Error('no single-BMC footprint to extrapolate from');
+    return {
+      nodes,
+      mode: 'extrapolated',
+      rssKb: fresh.sharedKb + nodes * fresh.privateKb,
+      note:
+        'ipmi_sim serves one BMC per process (its LAN channels lead to one MC); ' +
+        `${nodes} × ${mb(fresh.privateKb)} MB private + ${mb(fresh.sharedKb)} MB shared once, from one process`,
+    };
+  }
+  const basePort = await freePortRange(nodes, ADDRESS);
+  const t = await startTarget(name, { nodes, basePort, address: ADDRESS, ...CREDS, readyTimeoutMs: 120_000 });
+  try {
+    // Prove the fleet answers: a session and a Get Chassis Status on the first, a middle and the last node.
+    for (const i of [0, Math.floor(nodes / 2), nodes - 1]) {
+      await validate({ host: ADDRESS, port: basePort + i });
+    }
+    return {
+      nodes,
+      mode: 'one process',
+      rssKb: rssKb(t.pid),
+      note: `${nodes} BMCs in pid ${t.pid}, nodes 0, ${Math.floor(nodes / 2)}, ${nodes - 1} answered`,
+    };
+  } finally {
+    await t.stop();
+  }
+}
+
+// ---- report ----------------------------------------------------------------------------------------
+
+const mb = (kb: number) => (kb / 1024).toFixed(1);
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits });
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0
+    ? '—'
+    : `${(a / b).toFixed(2)}×`;
+
+function log(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+function table(reports: TargetReport[], profile: Profile): string {
+  const by = new Map(reports.map((r) => [r.name, r]));
+  const names = reports.map((r) => r.name);
+  const cell = (r: TargetReport | undefined, f: (r: TargetReport) => string) =>
+    r === undefined ? '' : r.available ? f(r) : 'unavailable';
+  const rows: string[][] = [];
+  const row = (
+    label: string,
+    f: (r: TargetReport) => string,
+    num?: (r: TargetReport) => number | undefined,
+  ) => {
+    const bm = by.get('bmlab');
+    const cmp = (other: TargetName) =>
+      num && bm?.available && by.get(other)?.available ? ratio(num(bm), num(by.get(other)!)) : '';
+    rows.push([label, ...names.map((n) => cell(by.get(n), f)), cmp('pyghmi'), cmp('ipmisim')]);
+  };
+  const s = (r: TargetReport) => r.setups;
+  row(
+    'session setups/s',
+    (r) => fmt(s(r)?.perSec),
+    (r) => s(r)?.perSec,
+  );
+  row(
+    '  server CPU µs / setup',
+    (r) => fmt(s(r)?.serverCpuUsPerOp),
+    (r) => s(r)?.serverCpuUsPerOp,
+  );
+  row(
+    '  setup p50 / p99 ms',
+    (r) => `${fmt(s(r) && s(r)!.latency.p50Us / 1000, 2)} / ${fmt(s(r) && s(r)!.latency.p99Us / 1000, 1)}`,
+  );
+  row('  failed setups', (r) => fmt(s(r)?.failed));
+  row('  server busy / loadgen CPU %', (r) => `${fmt(s(r)?.serverBusyPct)} / ${fmt(s(r)?.loadgenBusyPct)}`);
+  for (const c of CLIENTS) {
+    const st = (r: TargetReport) => r.steady.find((p) => p.clients === c || (c === 64 && p.clients > 8));
+    const label = (r: TargetReport) => (st(r) && st(r)!.sessions !== c ? `${st(r)!.sessions}*` : '');
+    row(
+      `Get Chassis Status/s, ${c} client${c > 1 ? 's' : ''}`,
+      (r) => `${fmt(st(r)?.perSec)}${label(r) ? ` (${label(r)})` : ''}`,
+      (r) => st(r)?.perSec,
+    );
+    row(
+      '  p50 / p99 µs',
+      (r) => `${fmt(st(r)?.latency.p50Us)} / ${fmt(st(r)?.latency.p99Us)}`,
+      (r) => st(r)?.latency.p99Us,
+    );
+    row(
+      '  server CPU µs / request',
+      (r) => fmt(st(r)?.serverCpuUsPerOp, 1),
+      (r) => st(r)?.serverCpuUsPerOp,
+    );
+    row(
+      '  server busy / loadgen CPU %',
+      (r) => `${fmt(st(r)?.serverBusyPct)} / ${fmt(st(r)?.loadgenBusyPct)}`,
+    );
+    row('  failed requests', (r) => fmt(st(r)?.failed));
+  }
+  row(`RSS MB before → after ${fmt(profile.setups)} setups`, (r) =>
+    s(r) ? `${mb(s(r)!.rssBeforeKb)} → ${mb(s(r)!.rssAfterKb)}` : '—',
+  );
+  row(
+    '  RSS growth MB',
+    (r) => (s(r) ? mb(s(r)!.rssAfterKb - s(r)!.rssBeforeKb) : '—'),
+    (r) => s(r) && s(r)!.rssAfterKb - s(r)!.rssBeforeKb,
+  );
+  row(
+    `RSS MB, ${fmt(profile.fleet)} BMCs`,
+    (r) => (r.fleet ? `${mb(r.fleet.rssKb)}${r.fleet.mode === 'extrapolated' ? ' (est.)' : ''}` : '—'),
+    (r) => r.fleet?.rssKb,
+  );
+  row('  a process per BMC, as VirtualBMC runs it (est.)', (r) =>
+    r.name === 'pyghmi' && r.perProcessFleetKb ? mb(r.perProcessFleetKb) : '',
+  );
+
+  const header = ['', ...names, 'bmlab/pyghmi', 'bmlab/ipmisim'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** The row a steady phase belongs to: ipmi_sim's 63 sessions stand in for 64. */
+function wantedClients(clients: number): number {
+  return CLIENTS.find((c) => c >= clients) ?? clients;
+}
+
+/** Why a steady phase ran fewer sessions than its row asks for. */
+function shortfall(r: TargetReport, p: TargetReport['steady'][number]): string {
+  const wanted = wantedClients(p.clients);
+  if (p.clients < wanted) {
+    return `${r.name}: * ${p.sessions} sessions instead of ${wanted}: ipmi_sim's whole session table is 63 (lanserv.h MAX_SESSIONS)`;
+  }
+  const refused = Object.entries(p.errors).find(([k]) => k.startsWith('setup:'))?.[1];
+  return `${r.name}: * ${p.sessions} sessions instead of ${wanted}: ${refused?.count ?? 0} Open Session refused (${refused?.example ?? '?'})`;
+}
+
+function verdicts(reports: TargetReport[], profile: Profile): string[] {
+  const bm = reports.find((r) => r.name === 'bmlab');
+  if (!bm) return [];
+  if (!bm.available) return [`bmlab: unavailable — ${bm.reason ?? 'not started'}`];
+  const out: string[] = [];
+  const mark = (ok: boolean | undefined) => (ok === undefined ? 'n/a ' : ok ? 'PASS' : 'FAIL');
+  for (const anchor of ['ipmisim', 'pyghmi'] as const) {
+    const a = reports.find((r) => r.name === anchor);
+    const factor = anchor === 'pyghmi' ? 5 : 1;
+    for (const p of bm.steady) {
+      const q = a?.available
+        ? a.steady.find((x) => x.clients === Math.min(p.clients, anchor === 'ipmisim' ? 63 : p.clients))
+        : undefined;
+      const ok = q ? p.serverCpuUsPerOp * factor <= q.serverCpuUsPerOp : undefined;
+      out.push(
+        `${mark(ok)} server CPU/request ${factor > 1 ? `≤ ${anchor}/5` : `≤ ${anchor}`} at ${p.clients} client${p.clients > 1 ? 's' : ''}: ` +
+          `${fmt(p.serverCpuUsPerOp, 1)} vs ${fmt(q?.serverCpuUsPerOp, 1)} µs`,
+      );
+    }
+  }
+  const grow = bm.setups && bm.setups.rssAfterKb - bm.setups.rssBeforeKb;
+  out.push(
+    `${mark(grow === undefined ? undefined : grow < FLAT_KB)} RSS flat after ${fmt(profile.setups)} setups: ${grow === undefined ? '—' : mb(grow)} MB growth (limit ${mb(FLAT_KB)})`,
+  );
+  out.push(
+    `${mark(bm.fleet && bm.fleet.rssKb < 200 * 1024)} ${fmt(profile.fleet)} BMCs in one process under 200 MB: ${bm.fleet ? mb(bm.fleet.rssKb) : '—'} MB`,
+  );
+  return out;
+}
+
+// ---- main ------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      targets: { type: 'string', default: TARGET_NAMES.join(',') },
+      quick: { type: 'boolean', default: false },
+      workers: { type: 'string', default: '1' },
+      out: { type: 'string', default: 'bench/results/latest.json' },
+    },
+  });
+  const names = values.targets.split(',').map((s) => s.trim()) as TargetName[];
+  const unknown = names.filter((n) => !TARGET_NAMES.includes(n));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `bench: unknown target(s) ${unknown.join(', ')}; known: ${TARGET_NAMES.join(', ')}\n`,
+    );
+    return 2;
+  }
+  const workers = Math.max(1, Number(values.workers) || 1);
+  const profile = values.quick ? PROFILES.quick : PROFILES.full;
+  const startedAt = new Date().toISOString();
+  log(
+    `${values.quick ? 'quick' : 'full'} run, targets ${names.join(', ')}, ${workers} load worker(s), ` +
+      `${cpus().length} CPUs, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+  );
+
+  const reports: TargetReport[] = [];
+  for (const name of names) reports.push(await benchTarget(name, profile, workers));
+
+  const text = [
+    '',
+    `RMCP+ cipher suite 3, 127.0.0.1, ${workers} load worker thread(s); setups: ${profile.setupLoops} loops of Open Session → RAKP 1-4 → Close Session,`,
+    `a fresh client port each; Get Chassis Status back to back for ${profile.steadyMs / 1000} s per row. Server CPU from /proc/<pid>/stat.`,
+    '',
+    table(reports, profile),
+    '',
+    ...reports.filter((r) => r.fleet).map((r) => `${r.name}: ${r.fleet!.note}`),
+    ...reports.flatMap((r) =>
+      r.steady.filter((p) => p.sessions < wantedClients(p.clients)).map((p) => shortfall(r, p)),
+    ),
+    ...reports.flatMap((r) => r.errors.map((e) => `${r.name}: error: ${e}`)),
+    ...reports.filter((r) => !r.available).map((r) => `${r.name}: unavailable — ${r.reason}`),
+    '',
+    ...verdicts(reports, profile),
+    '',
+  ].join('\n');
+  process.stdout.write(text);
+
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(
+    values.out,
+    `${JSON.stringify(
+      {
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        profile: values.quick ? 'quick' : 'full',
+        settings: { ...profile, clients: CLIENTS, workers },
+        host: { cpus: cpus().length, loadavgAtEnd: loadavg(), node: process.version },
+        targets: reports,
+        verdicts: verdicts(reports, profile),
+      },
+      null,
+      1,
+    )}\n`,
+  );
+  log(`wrote ${values.out}`);
+  return 0;
+}
+
+process.exitCode = await main();
