@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { createLogger } from '../../../common/src/index.ts';
 import type { NodeRecord, PortRecord } from './records.ts';
@@ -13,6 +15,7 @@ export class IronicStore {
   readonly #db: Database.Database;
 
   constructor(path = ':memory:') {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     this.#db.exec(`
