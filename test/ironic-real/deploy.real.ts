@@ -8,13 +8,13 @@
  * erase_devices_metadata and erase_devices. Run with `npm run test:ironic`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, type AgentEvent, MemoryHost } from '../../agent/src/index.ts';
-import { hasRealIronic, type RealIronic, startRealIronic } from './real-ironic.ts';
+import { hasRealIronic, ipxeKernelLine, type RealIronic, startRealIronic } from './real-ironic.ts';
 
 const gib = 1024 ** 3;
 const image = randomBytes(8 * 1024 * 1024);
@@ -68,21 +68,9 @@ async function provision(uuid: string, target: string): Promise<void> {
   expect(status, JSON.stringify(body)).toBe(202);
 }
 
-/**
- * The kernel command line the machine would boot with: the `kernel` line of the iPXE script Ironic's
- * ipxe boot interface wrote into the HTTP boot root, with `${mac}` expanded as iPXE does.
- */
-function kernelCmdline(uuid: string, mac: string): string {
-  const script = readFileSync(join(ironic.state, 'httpboot', uuid, 'config'), 'utf8');
-  const line = script.split('\n').find((l) => l.startsWith('kernel ') && l.includes('ipa-'));
-  if (line === undefined) throw new Error(`no agent kernel line in the iPXE script:\n${script}`);
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: the iPXE variable, expanded here
-  return line.replace(/\|\|.*$/, '').replaceAll('${mac}', mac);
-}
-
 function bootAgent(uuid: string, mac: string, host: MemoryHost, events: AgentEvent[]): Agent {
   return new Agent({
-    cmdline: kernelCmdline(uuid, mac),
+    cmdline: ipxeKernelLine(ironic.state, uuid, mac),
     host,
     heartbeatIntervalMs: 1000,
     forcedHeartbeatGapMs: 1000,
@@ -162,7 +150,7 @@ describe.skipIf(!hasRealIronic).each(modes)(
 
       const events: AgentEvent[] = [];
       const agent = bootAgent(uuid, mac, host, events);
-      console.log(`agent kernel line: ${kernelCmdline(uuid, mac)}`);
+      console.log(`agent kernel line: ${ipxeKernelLine(ironic.state, uuid, mac)}`);
       expect(agent.params.apiUrl).toBe(ironic.url);
       expect(agent.params.bootMac).toBe(mac);
       await agent.start();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 export const hasRealIronic = existsSync('/usr/bin/ironic') && existsSync('/usr/bin/ironic-dbsync');
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -23,7 +23,7 @@ function freePort(): Promise<number> {
 }
 
 /** The configuration of the reference, with the agent's timings shortened for a fake power interface. */
-function ironicConf(state: string, apiPort: number, rpcPort: number): string {
+function ironicConf(state: string, apiPort: number, rpcPort: number, inspector?: InspectorLink): string {
   return `[DEFAULT]
 debug = True
 log_dir = ${state}/logs
@@ -94,7 +94,14 @@ host_ip = 127.0.0.1
 port = ${rpcPort}
 [inspector]
 auth_type = none
-endpoint_override = http://127.0.0.1:5050
+endpoint_override = ${inspector?.url ?? 'http://127.0.0.1:5050'}
+${
+  inspector === undefined
+    ? ''
+    : `# Ironic refuses a loopback callback URL (inspector.md pitfall 1); the agent maps this one back.
+callback_endpoint_override = ${inspector.callbackUrl}
+status_check_period = 5`
+}
 [oslo_concurrency]
 lock_path = ${state}/locks
 `;
@@ -110,7 +117,14 @@ export interface RealIronic {
   stop(): Promise<void>;
 }
 
-export async function startRealIronic(): Promise<RealIronic> {
+export interface InspectorLink {
+  /** Where Ironic reaches inspector. */
+  readonly url: string;
+  /** What Ironic puts on the kernel line as `ipa-inspection-callback-url` (without `/v1/continue`). */
+  readonly callbackUrl: string;
+}
+
+export async function startRealIronic(opts: { inspector?: InspectorLink } = {}): Promise<RealIronic> {
   const state = mkdtempSync(join(tmpdir(), 'bmlab-ironic-'));
   for (const d of [
     'logs',
@@ -127,7 +141,7 @@ export async function startRealIronic(): Promise<RealIronic> {
   }
   const apiPort = await freePort();
   const conf = join(state, 'ironic.conf');
-  writeFileSync(conf, ironicConf(state, apiPort, await freePort()));
+  writeFileSync(conf, ironicConf(state, apiPort, await freePort(), opts.inspector));
   execFileSync('/usr/bin/ironic-dbsync', ['--config-file', conf, 'create_schema'], { stdio: 'ignore' });
 
   const t0 = performance.now();
@@ -196,4 +210,97 @@ export async function startRealIronic(): Promise<RealIronic> {
       if (!process.env['BMLAB_KEEP_IRONIC_STATE']) rmSync(state, { recursive: true, force: true });
     },
   };
+}
+
+export const hasRealInspector =
+  existsSync('/usr/bin/ironic-inspector') && existsSync('/usr/bin/ironic-inspector-dbsync');
+
+export interface RealInspector {
+  readonly url: string;
+  readonly startMs: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * ironic-inspector 11.1 standalone next to Ironic (reference inspector.md §2): noauth, sqlite,
+ * `transport_url = fake://` (without it /v1/continue hangs retrying RabbitMQ), noop PXE filter,
+ * processed data stored in its database so Ironic can fetch the inventory.
+ */
+export async function startRealInspector(port: number, ironicUrl: string): Promise<RealInspector> {
+  const state = mkdtempSync(join(tmpdir(), 'bmlab-inspector-'));
+  const conf = join(state, 'inspector.conf');
+  writeFileSync(
+    conf,
+    `[DEFAULT]
+auth_strategy = noauth
+standalone = True
+transport_url = fake://
+listen_address = 127.0.0.1
+listen_port = ${port}
+host = inspector-lab
+timeout = 900
+[database]
+connection = sqlite:///${state}/inspector.sqlite
+[ironic]
+auth_type = none
+endpoint_override = ${ironicUrl}
+[pxe_filter]
+driver = noop
+[processing]
+store_data = database
+ramdisk_logs_dir = ${state}/ramdisk-logs
+[oslo_policy]
+policy_dirs = ${state}/policy.d
+`,
+  );
+  execFileSync('/usr/bin/ironic-inspector-dbsync', ['--config-file', conf, 'upgrade'], { stdio: 'ignore' });
+  const t0 = performance.now();
+  const out = openSync(join(state, 'stdout.log'), 'a');
+  const proc = spawn(
+    '/usr/bin/ironic-inspector',
+    ['--config-file', conf, '--log-file', join(state, 'inspector.log')],
+    {
+      stdio: ['ignore', out, out],
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      // pitfall 3 of the reference: it may ignore SIGTERM while retrying a broker.
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    }
+    if (!process.env['BMLAB_KEEP_IRONIC_STATE']) rmSync(state, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null)
+      throw new Error(`ironic-inspector exited with ${proc.exitCode}; see ${state}`);
+    try {
+      if ((await fetch(`${url}/`)).ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error('ironic-inspector not ready after 60 s');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, startMs: performance.now() - t0, stop };
+}
+
+/**
+ * The kernel command line the machine would boot with: the `kernel` line of the iPXE script Ironic's
+ * ipxe boot interface wrote into the HTTP boot root, with `${mac}` expanded as iPXE does.
+ */
+export function ipxeKernelLine(state: string, uuid: string, mac: string): string {
+  const script = readFileSync(join(state, 'httpboot', uuid, 'config'), 'utf8');
+  const line = script.split('\n').find((l) => l.startsWith('kernel ') && l.includes('ipa-'));
+  if (line === undefined) throw new Error(`no agent kernel line in the iPXE script:\n${script}`);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the iPXE variable, expanded here
+  return line.replace(/\|\|.*$/, '').replaceAll('${mac}', mac);
 }
