@@ -1,10 +1,12 @@
 import { BmlabError } from '../../common/src/index.ts';
+import { runDemo } from '../../lab/src/index.ts';
 import { BMC_SERVE_HELP, bmcServe } from './bmc.ts';
 
 const HELP = `bmlab — an emulated bare-metal lab
 
 Usage:
   bmlab bmc serve [options]     serve virtual BMCs (IPMI-over-LAN)
+  bmlab demo                    drive two virtual BMCs with ipmitool and FreeIPMI
   bmlab --help                  this text
 
 Run 'bmlab <command> --help' for a command's options.
@@ -17,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
+    if (cmd === 'demo') return await runDemo();
     if (cmd === 'bmc') {
       if (sub === 'serve') return await bmcServe(rest);
       process.stdout.write(BMC_SERVE_HELP);

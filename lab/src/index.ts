@@ -5,3 +5,4 @@ export {
   type ServedNode,
   serveBmcs,
 } from './bmc-serve.ts';
+export { runDemo } from './demo.ts';
