@@ -44,6 +44,7 @@ export {
   removeIronicBootFiles,
   writeIronicBootFiles,
 } from './ironic-layout.ts';
+export { dnsmasqRaArgs, RouterAdvertiser, type RouterAdvertiserOptions } from './ra.ts';
 export { tftpGet } from './tftp/client.ts';
 export { decodeTftp, encodedLengthTftp, encodeTftp, type TftpPacket } from './tftp/packet.ts';
 export { type TftpEvent, TftpServer, type TftpServerOptions } from './tftp/server.ts';
