@@ -6,7 +6,9 @@
 #   initrd-agent.gz     busybox-static initramfs: loads virtio/ACPI modules, DHCP, phones home to
 #                       the lab and runs the relay (polls the lab, can `wget | dd` an image to /dev/vda)
 #   initrd-deployed.gz  the same base, prints DEPLOYED-IMAGE-BOOTED on serial and phones home
-#   deploy.img          24 MiB raw disk: MBR + FAT16 partition with SYSLINUX, vmlinuz, initrd-deployed.gz
+#   deploy.img          24 MiB raw disk: MBR + FAT16 partition with vmlinuz, initrd-deployed.gz and
+#                       SYSLINUX twice: BIOS (MBR → VBR → ldlinux.sys) and UEFI (\EFI\BOOT\BOOTX64.EFI,
+#                       the removable-media path OVMF boots without any NVRAM entry)
 #   manifest.json       versions, sizes, sha256 and build time
 # Host tools: apt-get, dpkg-deb, cpio, gzip, mtools, mkfs.vfat (dosfstools), sfdisk (fdisk).
 # Usage: scripts/build-images.sh [OUT] [--force]
@@ -22,7 +24,9 @@ for arg in "$@"; do
     *) out=$arg ;;
   esac
 done
-if [[ $force -eq 0 && -f "$out/manifest.json" ]]; then
+# Bump when the images' layout changes, so older caches are rebuilt.
+format=2
+if [[ $force -eq 0 && -f "$out/manifest.json" ]] && grep -q "\"format\": $format," "$out/manifest.json"; then
   echo "build-images: $out is up to date (use --force to rebuild)" >&2
   exit 0
 fi
@@ -43,7 +47,7 @@ mkdir -p "$work/debs" && chmod 777 "$work/debs"   # apt's _apt sandbox user must
 kpkg=$(apt-cache depends linux-image-cloud-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -1)
 [[ -n "$kpkg" ]] || { echo "build-images: cannot resolve linux-image-cloud-amd64 (apt-get update?)" >&2; exit 1; }
 kver=${kpkg#linux-image-}
-(cd "$work/debs" && apt-get download -q "$kpkg" busybox-static syslinux syslinux-common >&2)
+(cd "$work/debs" && apt-get download -q "$kpkg" busybox-static syslinux syslinux-common syslinux-efi >&2)
 for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
 kroot=$work/root
 cp "$kroot/boot/vmlinuz-$kver" "$work/vmlinuz"
@@ -165,6 +169,11 @@ CFG
 mcopy -i "$part" "$work/vmlinuz" ::/vmlinuz
 mcopy -i "$part" "$work/initrd-deployed.gz" ::/initrd.gz
 mcopy -i "$part" "$work/syslinux.cfg" ::/syslinux.cfg
+# syslinux.efi reads its configuration from its own directory.
+mmd -i "$part" ::/EFI ::/EFI/BOOT
+mcopy -i "$part" "$kroot/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi" ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$part" "$kroot/usr/lib/syslinux/modules/efi64/ldlinux.e64" ::/EFI/BOOT/ldlinux.e64
+mcopy -i "$part" "$work/syslinux.cfg" ::/EFI/BOOT/syslinux.cfg
 "$kroot/usr/bin/syslinux" --install "$part"          # mtools-based installer: VBR + ldlinux.sys/.c32
 disk=$work/deploy.img
 truncate -s 24M "$disk"
@@ -177,6 +186,7 @@ for f in vmlinuz initrd-agent.gz initrd-deployed.gz deploy.img; do mv "$work/$f"
 secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo 0)
 {
   echo '{'
+  echo "  \"format\": $format,"
   echo "  \"kernel\": \"$kver\","
   echo "  \"busybox\": \"$(dpkg-deb -f "$work"/debs/busybox-static_*.deb Version)\","
   echo "  \"syslinux\": \"$(dpkg-deb -f "$work"/debs/syslinux_*.deb Version)\","

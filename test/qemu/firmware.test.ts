@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineSpec } from '../../vm-fleet/src/index.ts';
-import { ensureImages, probeKvm, QemuMachine } from '../../vm-fleet/src/qemu/index.ts';
+import {
+  customizeDeployImage,
+  DEPLOYED_MARKER,
+  ensureImages,
+  probeKvm,
+  QemuMachine,
+} from '../../vm-fleet/src/qemu/index.ts';
 import { LabServer } from './lab-server.ts';
 
 const spec = (name: string): MachineSpec => ({
@@ -25,6 +31,7 @@ describe('QEMU acceleration and firmware', () => {
   let dir: string;
   let lab: LabServer;
   let machine: QemuMachine | undefined;
+  let deployImage: string;
 
   beforeAll(async () => {
     const images = await ensureImages();
@@ -32,6 +39,8 @@ describe('QEMU acceleration and firmware', () => {
     lab = new LabServer('fw');
     lab.files = { '/vmlinuz': images.kernel, '/initrd.gz': images.agentInitrd };
     await lab.start();
+    deployImage = join(dir, 'deploy.img');
+    await customizeDeployImage(images.deployImage, deployImage, `bmlab.url=${lab.guestUrl}`);
   });
 
   afterEach(async () => {
@@ -74,5 +83,26 @@ describe('QEMU acceleration and firmware', () => {
     const home = await lab.waitHome((q) => q['role'] === 'agent', t0, 90_000);
     console.log(`UEFI power on → agent phone-home: ${((home.at - t0) / 1000).toFixed(2)} s`);
     expect(machine.serial.text()).toMatch(/EFI stub|efi: EFI v/);
+  });
+
+  it('UEFI mode boots the deploy image from a qcow2 overlay through its \\EFI\\BOOT\\BOOTX64.EFI', async () => {
+    machine = new QemuMachine({
+      spec: {
+        ...spec('uefi-disk'),
+        disks: [{ name: 'vda', sizeBytes: 64 * 1024 ** 2 }],
+        bootOrder: ['disk'],
+      },
+      dir: join(dir, 'uefi-disk'),
+      network: { mode: 'user' },
+      diskBacking: [deployImage],
+      accel: 'tcg',
+    });
+    machine.setBootOverride({ device: 'disk', persistent: true, mode: 'uefi' });
+    const t0 = Date.now();
+    await machine.powerOn();
+    await machine.serial.waitFor(new RegExp(DEPLOYED_MARKER), 90_000);
+    const home = await lab.waitHome((q) => q['role'] === 'deployed', t0, 30_000);
+    console.log(`UEFI power on → deployed image phone-home: ${((home.at - t0) / 1000).toFixed(2)} s`);
+    expect(machine.serial.text()).toMatch(/BdsDxe: starting Boot\d+/);
   });
 });

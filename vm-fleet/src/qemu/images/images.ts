@@ -17,7 +17,7 @@ export interface GuestImages {
   readonly kernel: string;
   /** Agent ramdisk: phones home, runs the relay that writes images to /dev/vda. */
   readonly agentInitrd: string;
-  /** 24 MiB raw disk (MBR, FAT16, SYSLINUX) that prints DEPLOYED-IMAGE-BOOTED and phones home. */
+  /** 24 MiB raw disk (MBR, FAT16, SYSLINUX for BIOS and UEFI) that prints DEPLOYED-IMAGE-BOOTED and phones home. */
   readonly deployImage: string;
   readonly manifest: ImageManifest;
 }
@@ -74,7 +74,10 @@ export async function customizeDeployImage(src: string, dst: string, extraAppend
     ].join('\n'),
   );
   try {
-    await execa('mcopy', ['-o', '-i', `${dst}@@${PARTITION_OFFSET}`, cfg, '::/syslinux.cfg']);
+    // BIOS SYSLINUX reads the root's copy, syslinux.efi the one next to it in \EFI\BOOT.
+    for (const target of ['::/syslinux.cfg', '::/EFI/BOOT/syslinux.cfg']) {
+      await execa('mcopy', ['-o', '-i', `${dst}@@${PARTITION_OFFSET}`, cfg, target]);
+    }
   } finally {
     await rm(cfg, { force: true });
   }
