@@ -45,6 +45,12 @@ export {
   writeIronicBootFiles,
 } from './ironic-layout.ts';
 export { dnsmasqRaArgs, RouterAdvertiser, type RouterAdvertiserOptions } from './ra.ts';
+export {
+  type NetworkBoot,
+  type NetworkBootEvent,
+  type NetworkBootOptions,
+  startNetworkBoot,
+} from './services.ts';
 export { tftpGet } from './tftp/client.ts';
 export { decodeTftp, encodedLengthTftp, encodeTftp, type TftpPacket } from './tftp/packet.ts';
 export { type TftpEvent, TftpServer, type TftpServerOptions } from './tftp/server.ts';
