@@ -180,7 +180,7 @@ interface TargetReport {
 
 function describe(err: unknown): string {
   const e = err as Error;
-  return e.message.split('\n').slice(0, 3).join(' | ');
+  return e.message.split('\n').slice(0, 4).join(' | ');
 }
 
 async function benchTarget(name: TargetName, profile: Profile, workers: number): Promise<TargetReport> {

@@ -43,8 +43,14 @@ export class TargetUnavailable extends Error {
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
-function tail(text: string, lines = 8): string {
-  return text.trim().split('\n').slice(-lines).join('\n');
+/** The informative end of a crash log: its last lines without the stack frames. */
+function tail(text: string, lines = 4): string {
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => !/^\s+at /.test(l) && l.trim() !== '')
+    .slice(-lines)
+    .join('\n');
 }
 
 /** Resolves once the child prints a line `ready`; rejects if it exits or stays silent too long. */
@@ -111,8 +117,22 @@ function stopper(child: ChildProcess, cleanup?: () => void): () => Promise<void>
   };
 }
 
+// Servers still running when the bench exits (a crash, Ctrl-C) are killed with it: a benchmark must
+// never leave BMCs listening behind it.
+const running = new Set<ChildProcess>();
+const scratchDirs = new Set<string>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => process.exit(130));
+}
+
 function spawnServer(cmd: string, args: string[]): { child: ChildProcess; stderr: () => string } {
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let err = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     err = (err + chunk.toString()).slice(-4096);
@@ -131,6 +151,7 @@ export async function startTarget(name: TargetName, opts: StartOptions): Promise
     // ipmi_sim serves one BMC identity per process (its LAN channels all lead to the same MC).
     if (opts.nodes !== 1) throw new TargetUnavailable('ipmi_sim serves one BMC per process');
     const dir = mkdtempSync(join(tmpdir(), 'bmlab-bench-ipmisim-'));
+    scratchDirs.add(dir);
     const fill = (file: string) =>
       readFileSync(join(HERE, 'ipmisim', file), 'utf8')
         .replaceAll('@ADDRESS@', address)
@@ -142,7 +163,10 @@ export async function startTarget(name: TargetName, opts: StartOptions): Promise
     // -n: no console on stdio, -p: no persistence (users, SEL stay as configured), -s: state dir.
     const args = ['-n', '-p', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', dir];
     const { child, stderr } = spawnServer('ipmi_sim', args);
-    const stop = stopper(child, () => rmSync(dir, { recursive: true, force: true }));
+    const stop = stopper(child, () => {
+      rmSync(dir, { recursive: true, force: true });
+      scratchDirs.delete(dir);
+    });
     const failed = new Promise<never>((_, reject) => {
       child.once('error', (err) => reject(new TargetUnavailable(err.message, { cause: err })));
       child.once('exit', (code) =>
