@@ -443,6 +443,15 @@ describe('busy agent and faults', () => {
     expect((await lastWhenDone()).command_status).toBe('SUCCEEDED');
   });
 
+  it('slow write fault: a throughput cap stretches write_image', async () => {
+    // 256 KiB at 1 MiB/s: at least a quarter of a second.
+    await boot({ writeBytesPerSecond: 1024 * 1024 });
+    const t0 = Date.now();
+    await post('deploy.execute_deploy_step', writeImageStep({ checksum: image.md5 }), { wait: true });
+    expect((await lastWhenDone()).command_status).toBe('SUCCEEDED');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(240);
+  });
+
   it('a named step fails as a DeploymentError; a named command fails as CommandExecutionError', async () => {
     await boot({ failCommands: ['write_image', 'standby.get_partition_uuids'] });
     await post('deploy.execute_deploy_step', writeImageStep({ checksum: image.md5 }));
