@@ -13,6 +13,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bmlab-http-'));
   await mkdir(join(dir, UUID));
   await mkdir(join(dir, 'pxelinux.cfg'));
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's own ${...} syntax
   await writeFile(join(dir, 'boot.ipxe'), '#!ipxe\nchain pxelinux.cfg/${net0/mac:hexhyp}\n');
   await writeFile(join(dir, UUID, 'config'), '#!ipxe\nkernel deploy_kernel\nboot\n');
   await writeFile(join(dir, UUID, 'deploy_kernel'), kernel);

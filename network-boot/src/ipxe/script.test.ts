@@ -28,6 +28,7 @@ function memoryFetcher(files: Record<string, string | number>): IpxeFetcher & { 
 const settings = defaultSettings({ macs: [MAC, '52:54:00:00:01:01'], ip: '10.77.0.100', uuid: UUID });
 
 describe('runIpxe against what Ironic writes', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's own ${...} syntax
   it('boot.ipxe -> pxelinux.cfg/<mac> -> config: kernel line with ipa-api-url and BOOTIF=${mac}', async () => {
     const f = memoryFetcher({
       [`${HTTP}/boot.ipxe`]: IRONIC_BOOT_IPXE,
@@ -145,6 +146,7 @@ describe('runIpxe against what Ironic writes', () => {
   it('chain resolves relative URLs and returns to the caller when the chained script ends', async () => {
     const f = memoryFetcher({
       'http://h/a/first.ipxe':
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's own ${...} syntax
         '#!ipxe\nchain ../b/second.ipxe?mac=${net0/mac} || echo chain failed\nkernel /k/vmlinuz quiet\nboot\n',
       'http://h/b/second.ipxe?mac=52:54:00:00:00:01': '#!ipxe\nset extra 1\n',
       'http://h/k/vmlinuz': 5,
@@ -156,6 +158,7 @@ describe('runIpxe against what Ironic writes', () => {
   it('iseq && goto, imgargs, isset on an unset variable', async () => {
     const f = memoryFetcher({
       'http://h/s':
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's own ${...} syntax
         '#!ipxe\niseq ${platform} efi && goto efi\nisset ${nothing} || set mode bios\nkernel vmlinuz\nimgargs vmlinuz mode=${mode} ip=${ip}\nboot\n:efi\nexit\n',
       'http://h/vmlinuz': 1,
     });
@@ -173,6 +176,7 @@ describe('expansion and kernel args', () => {
       ['net1/mac', '52:54:00:00:01:01'],
       ['net0/ip', '10.0.0.5'],
     ]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's own ${...} syntax
     expect(expand('${net${netid}/mac:hexhyp} ${ip} [${unset}] ${net1/mac:hexraw}', m)).toBe(
       '52-54-00-00-01-01 10.0.0.5 [] 525400000101',
     );
