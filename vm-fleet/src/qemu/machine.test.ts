@@ -2,8 +2,8 @@
  * QemuMachine's power and boot-order logic against testing/fake-qemu.mjs, a process that speaks QMP
  * like QEMU 7.2 and prints the boot order it would give the firmware. Real QEMU runs in test/qemu/.
  */
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,27 @@ describe('QemuMachine (fake QEMU)', () => {
     const from2 = machine.serial.offset;
     await machine.reset();
     await machine.serial.waitFor(/boot: nic0 disk0/, 5000, from2);
+  });
+
+  it('restarts the process on reset when the firmware mode changes (SeaBIOS ↔ OVMF)', async () => {
+    const vars = join(dir, 'vars-template.fd');
+    await writeFile(vars, 'nvram');
+    make({ ovmf: { code: '/firmware/OVMF_CODE.fd', vars } });
+    await machine.powerOn();
+    const pid = machine.pid;
+    machine.setBootOverride({ device: 'none', persistent: false, mode: 'uefi' });
+    events.length = 0;
+    await machine.reset();
+    expect(machine.powerState()).toBe('on');
+    expect(machine.pid).not.toBe(pid);
+    expect(readFileSync(`/proc/${machine.pid}/cmdline`, 'utf8')).toContain('file=/firmware/OVMF_CODE.fd');
+    expect(readFileSync(join(dir, 'OVMF_VARS.fd'), 'utf8')).toBe('nvram');
+    expect(events).toEqual([
+      { type: 'power', state: 'off', cause: 'reset' },
+      { type: 'power', state: 'on', cause: 'command' },
+      { type: 'post' },
+      { type: 'boot-source', device: 'disk', override: false },
+    ]);
   });
 
   it('reads off as soon as QEMU dies on its own', async () => {

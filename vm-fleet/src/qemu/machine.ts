@@ -21,6 +21,8 @@ import type { Duplex } from 'node:stream';
 import { execa } from 'execa';
 import { BmlabError, createLogger } from '../../../common/src/index.ts';
 import {
+  type BootDevice,
+  type BootMode,
   type BootOverride,
   type Machine,
   MachineEvents,
@@ -62,6 +64,8 @@ export interface QemuMachineOptions {
   readonly netns?: string;
   readonly qemuBinary?: string;
   readonly qemuImgBinary?: string;
+  /** UEFI firmware: code (read-only) and the variable-store template copied per machine. */
+  readonly ovmf?: { readonly code: string; readonly vars: string };
   readonly machineType?: 'q35' | 'pc';
   /** `auto` probes KVM once (see accel.ts) and falls back to TCG. */
   readonly accel?: 'auto' | 'kvm' | 'tcg';
@@ -98,12 +102,21 @@ const CONSOLE_EVENTS: readonly { re: RegExp; event: Parameters<MachineEvents['em
 
 const IPXE_BANNER = /Press Ctrl-B for the iPXE command line/;
 
+interface BootPlan {
+  readonly indexes: Map<string, number>;
+  readonly device: BootDevice;
+  readonly override: boolean;
+  readonly mode: BootMode;
+}
+
 interface Running {
   readonly child: ChildProcess;
   readonly qmp: QmpClient;
   readonly sockDir: string;
   readonly exited: Promise<void>;
   bootIndexes: Map<string, number>;
+  /** Firmware the process runs; switching it needs a new process. */
+  readonly mode: BootMode;
   /** Why the process is stopping, set by whoever asked it to stop. */
   stopCause: PowerCause | undefined;
   guestShutdown: boolean;
@@ -185,9 +198,17 @@ export class QemuMachine implements Machine {
   }
 
   async reset(): Promise<void> {
+    await this.#starting?.catch(() => {});
     const run = this.#run;
     if (run === undefined || !this.#alive()) return;
-    const next = this.#takeBootOrder();
+    const next = this.#planBoot();
+    if (next.mode !== run.mode) {
+      // BIOS and UEFI are different firmware images (pflash vs SeaBIOS): only a new process switches.
+      run.stopCause = 'reset';
+      await this.#stop(run);
+      await this.powerOn();
+      return;
+    }
     for (const u of bootIndexUpdates(run.bootIndexes, next.indexes)) {
       await run.qmp.execute('qom-set', {
         path: `/machine/peripheral/${u.id}`,
@@ -198,7 +219,8 @@ export class QemuMachine implements Machine {
     run.bootIndexes = next.indexes;
     this.#bannerFrom = this.serial.offset;
     await run.qmp.execute('system_reset');
-    this.#emitBoot(next.device, next.override);
+    this.#consumeOverride();
+    this.#emitBoot(next);
   }
 
   async diagnosticInterrupt(): Promise<void> {
@@ -242,28 +264,30 @@ export class QemuMachine implements Machine {
     return c !== undefined && c.exitCode === null && c.signalCode === null;
   }
 
-  /** The boot order for the boot that starts now; consumes a one-time override. */
-  #takeBootOrder(): {
-    indexes: Map<string, number>;
-    device: ReturnType<typeof effectiveBootOrder>[number];
-    override: boolean;
-  } {
+  /** The boot order the next boot uses: the override's device first, then the machine's own order. */
+  #planBoot(): BootPlan {
     const o = this.#override;
     const order = effectiveBootOrder(this.spec.bootOrder, o);
-    if (o.device !== 'none' && !o.persistent) {
-      this.#override = { ...NO_OVERRIDE, mode: o.mode };
-      this.#events.emit({ type: 'boot-override-cleared', reason: 'consumed' });
-    }
     return {
       indexes: bootIndexes(order, this.spec.nics.length, this.spec.disks.length),
       device: order[0] ?? 'none',
       override: o.device !== 'none',
+      mode: o.mode,
     };
   }
 
-  #emitBoot(device: ReturnType<typeof effectiveBootOrder>[number], override: boolean): void {
+  /** A boot happened: a one-time override is spent (IPMI boot flags "valid for next boot only"). */
+  #consumeOverride(): void {
+    const o = this.#override;
+    if (o.device !== 'none' && !o.persistent) {
+      this.#override = { ...NO_OVERRIDE, mode: o.mode };
+      this.#events.emit({ type: 'boot-override-cleared', reason: 'consumed' });
+    }
+  }
+
+  #emitBoot(plan: BootPlan): void {
     this.#events.emit({ type: 'post' });
-    this.#events.emit({ type: 'boot-source', device, override });
+    this.#events.emit({ type: 'boot-source', device: plan.device, override: plan.override });
   }
 
   async #prepareDisks(): Promise<void> {
@@ -282,8 +306,9 @@ export class QemuMachine implements Machine {
   async #firmware(mode: BootOverride['mode']): Promise<QemuFirmware> {
     if (mode === 'bios') return { mode: 'bios' };
     const vars = join(this.#opts.dir, 'OVMF_VARS.fd');
-    if (!(await exists(vars))) await copyFile(OVMF_VARS, vars);
-    return { mode: 'uefi', code: OVMF_CODE, vars };
+    const ovmf = this.#opts.ovmf ?? { code: OVMF_CODE, vars: OVMF_VARS };
+    if (!(await exists(vars))) await copyFile(ovmf.vars, vars);
+    return { mode: 'uefi', code: ovmf.code, vars };
   }
 
   async #accel(): Promise<QemuAccel> {
@@ -296,8 +321,8 @@ export class QemuMachine implements Machine {
   async #start(): Promise<void> {
     await this.#prepareDisks();
     const accel = await this.#accel();
-    const firmware = await this.#firmware(this.#override.mode);
-    const boot = this.#takeBootOrder();
+    const boot = this.#planBoot();
+    const firmware = await this.#firmware(boot.mode);
     // Unix socket paths are limited to 108 bytes, so sockets live in a short private directory.
     const sockDir = await mkdtemp(join(tmpdir(), 'bmlab-qemu-'));
     const spec: QemuSpec = {
@@ -348,6 +373,7 @@ export class QemuMachine implements Machine {
       sockDir,
       exited,
       bootIndexes: boot.indexes,
+      mode: boot.mode,
       stopCause: undefined,
       guestShutdown: false,
     };
@@ -381,8 +407,9 @@ export class QemuMachine implements Machine {
     this.#run = run;
     void exited.then(() => this.#exited(run, stderr));
     this.#timer.on();
+    this.#consumeOverride();
     this.#events.emit({ type: 'power', state: 'on', cause: 'command' });
-    this.#emitBoot(boot.device, boot.override);
+    this.#emitBoot(boot);
   }
 
   async #stop(run: Running): Promise<void> {
