@@ -104,7 +104,7 @@ export class Agent {
   #heartbeatRunning = false;
   #stopping: Promise<void> | undefined;
   #lookedUp!: (uuid: string) => void;
-  /** Resolves with the node UUID once lookup succeeded. */
+  /** Resolves with the node UUID once lookup succeeded (never, if the agent stops before). */
   readonly lookedUp: Promise<string>;
 
   constructor(opts: AgentOptions) {
@@ -134,7 +134,7 @@ export class Agent {
       agentLog: () => this.#log,
     };
     this.#commands = new CommandRunner(agentCommands, ctx, {
-      onAsyncDone: (r) => this.#commandDone(r),
+      onDone: (r, mode) => this.#commandDone(r, mode),
       injectFailure: (name, params) => injectedFailure(opts.faults ?? {}, name, params),
     });
   }
@@ -345,9 +345,12 @@ export class Agent {
     this.#scheduleHeartbeat(this.#interval());
   }
 
-  #commandDone(r: CommandResult): void {
-    this.#note(`Asynchronous command ${r.name} completed: ${r.status}`);
+  #commandDone(r: CommandResult, mode: 'sync' | 'async'): void {
+    this.#note(
+      `${mode === 'sync' ? 'Synchronous' : 'Asynchronous'} command ${r.name} completed: ${r.status}`,
+    );
     this.#emit({ type: 'command', name: r.name, status: r.status });
+    if (mode === 'sync') return;
     // IPA force_heartbeat: heartbeat soon, but not more often than every 5 s.
     const gap = this.#opts.forcedHeartbeatGapMs ?? 5000;
     this.#scheduleHeartbeat(Math.max(0, this.#lastHeartbeat + gap - Date.now()));
@@ -360,8 +363,12 @@ export class Agent {
       this.#timers.delete(t);
       this.#emit({ type: 'shutdown', kind });
       await this.stop();
-      if (kind === 'poweroff') await this.host.powerOff();
-      else await this.host.reboot();
+      try {
+        if (kind === 'poweroff') await this.host.powerOff();
+        else await this.host.reboot();
+      } catch (err) {
+        log.warn(`${kind} failed: ${(err as Error).message}`);
+      }
     }, this.#opts.shutdownDelayMs ?? 0);
     this.#timers.add(t);
   }

@@ -133,8 +133,8 @@ export function checkParams(
 }
 
 export interface ExecuteHooks {
-  /** After an async command finishes (IPA `force_heartbeat`). */
-  onAsyncDone?: (result: CommandResult) => void;
+  /** After a command finishes; `async` ones make IPA heartbeat early (`force_heartbeat`). */
+  onDone?: (result: CommandResult, mode: CommandMode) => void;
   /** Lets a scenario make a named command fail (agent-side fault). */
   injectFailure?: (name: string, params: Record<string, unknown>) => IpaError | undefined;
 }
@@ -198,6 +198,7 @@ export class CommandRunner<C> {
         result.fail(err);
       }
       this.#results.set(result.id, result);
+      this.#hooks.onDone?.(result, 'sync');
       return result;
     }
 
@@ -216,7 +217,7 @@ export class CommandRunner<C> {
           err instanceof IpaError ? err : errors.execution(err instanceof Error ? err.message : String(err)),
         );
       }
-      this.#hooks.onAsyncDone?.(result);
+      this.#hooks.onDone?.(result, 'async');
     })();
     return result;
   }
