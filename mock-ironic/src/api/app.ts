@@ -106,6 +106,8 @@ function sendError(
 export function buildApp(deps: AppDeps): App {
   const app = Fastify({
     logger: false,
+    // ironicclient asks for `/v1/nodes/` and `/v1/ports/?node=...` (pecan routes both forms).
+    routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -129,6 +131,17 @@ export function buildApp(deps: AppDeps): App {
       done(null, JSON.parse(text));
     } catch {
       done(ApiError.badRequest('Malformed JSON in request body', 'ClientSideError'), undefined);
+    }
+  });
+
+  // ironicclient sends DELETE with `Content-Type: application/octet-stream` and no body.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(415, 'Unsupported Media Type', 'UnsupportedMediaType'), undefined);
     }
   });
 

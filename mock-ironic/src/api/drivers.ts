@@ -7,17 +7,17 @@ import type { InterfaceField } from '../store/records.ts';
  */
 export const HARDWARE_TYPES: Record<string, Partial<Record<InterfaceField, readonly string[]>>> = {
   ipmi: {
-    bios_interface: ['no-bios', 'fake'],
+    bios_interface: ['no-bios'],
     boot_interface: ['ipxe', 'pxe'],
-    console_interface: ['no-console', 'fake'],
-    deploy_interface: ['direct', 'ramdisk', 'custom-agent', 'fake'],
-    inspect_interface: ['no-inspect', 'inspector', 'fake'],
+    console_interface: ['no-console'],
+    deploy_interface: ['direct', 'ramdisk', 'custom-agent'],
+    inspect_interface: ['no-inspect', 'inspector'],
     management_interface: ['ipmitool', 'noop'],
     network_interface: ['noop', 'flat'],
     power_interface: ['ipmitool'],
-    raid_interface: ['no-raid', 'agent', 'fake'],
-    rescue_interface: ['no-rescue', 'fake'],
-    storage_interface: ['noop', 'fake'],
+    raid_interface: ['no-raid', 'agent'],
+    rescue_interface: ['no-rescue'],
+    storage_interface: ['noop'],
     vendor_interface: ['ipmitool', 'no-vendor'],
   },
   'fake-hardware': {

@@ -10,6 +10,7 @@ import {
 import {
   INTERFACE_FIELDS,
   type InterfaceField,
+  isoTime,
   type Json,
   type JsonObject,
   type NodeRecord,
@@ -183,7 +184,7 @@ function applyPatch(doc: JsonObject, patch: { op: string; path: string; value?: 
 
 export function registerNodeRoutes(app: App, deps: AppDeps): void {
   const { store, conductor } = deps;
-  const nowIso = () => new Date().toISOString();
+  const nowIso = () => isoTime(Date.now());
 
   // ---- create -----------------------------------------------------------------------------------
   app.post(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JsonObject, PortRecord } from '../store/records.ts';
+import { isoTime, type JsonObject, type PortRecord } from '../store/records.ts';
 import { type App, type AppDeps, baseUrl, findNode, isUuid } from './app.ts';
 import { ApiError } from './errors.ts';
 import { PortCreateBody } from './schemas.ts';
@@ -50,7 +50,7 @@ export function registerPortRoutes(app: App, deps: AppDeps): void {
         name: null,
         portgroup_uuid: b.portgroup_uuid ?? null,
         internal_info: {},
-        created_at: new Date().toISOString(),
+        created_at: isoTime(Date.now()),
         updated_at: null,
       };
       store.insertPort(port);

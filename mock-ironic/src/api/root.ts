@@ -73,7 +73,6 @@ export function registerRootRoutes(app: App, deps: AppDeps): void {
     };
   };
   app.get('/v1', v1);
-  app.get('/v1/', v1);
 
   app.get('/v1/drivers', async (req) => {
     const base = baseUrl(deps, req);

@@ -9,7 +9,7 @@ import {
   STUCK_STATES_TREATED_AS_FAIL,
   SYNC_EXCLUDED_STATES,
 } from '../states.ts';
-import type { Json, JsonObject, NodeRecord } from '../store/records.ts';
+import { isoTime, type Json, type JsonObject, type NodeRecord } from '../store/records.ts';
 import type { IronicStore } from '../store/store.ts';
 import { AgentClient, type AgentCommand, commandError } from './agent-client.ts';
 import {
@@ -197,7 +197,7 @@ export class Conductor {
   // Node bookkeeping
 
   #nowIso(): string {
-    return new Date(this.#timers.now()).toISOString();
+    return isoTime(this.#timers.now());
   }
 
   #update(uuid: string, fn: (n: NodeRecord) => void): NodeRecord {

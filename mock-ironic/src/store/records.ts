@@ -89,3 +89,8 @@ export interface PortRecord {
   created_at: string;
   updated_at: string | null;
 }
+
+/** Timestamps as Ironic's API shows them: seconds, explicit UTC offset ("2026-01-02T03:04:05+00:00"). */
+export function isoTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}+00:00`;
+}
