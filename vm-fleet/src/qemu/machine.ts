@@ -323,8 +323,14 @@ export class QemuMachine implements Machine {
     const accel = await this.#accel();
     const boot = this.#planBoot();
     const firmware = await this.#firmware(boot.mode);
-    // Unix socket paths are limited to 108 bytes, so sockets live in a short private directory.
-    const sockDir = await mkdtemp(join(tmpdir(), 'bmlab-qemu-'));
+    // Sockets live in the node's directory, unless that makes a path longer than a unix socket
+    // address allows (108 bytes): then in a short private directory.
+    const local = join(this.#opts.dir, 'run');
+    const sockDir =
+      Buffer.byteLength(join(local, 'serial.sock')) < 100
+        ? local
+        : await mkdtemp(join(tmpdir(), 'bmlab-qemu-'));
+    await mkdir(sockDir, { recursive: true, mode: 0o700 });
     const spec: QemuSpec = {
       name: this.id,
       machine: this.#opts.machineType ?? 'q35',
