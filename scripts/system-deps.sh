@@ -15,6 +15,7 @@ declare -A need=(
   [ipmitool]=ipmitool
   [ipmipower]=freeipmi-tools
   [/usr/lib/python3/dist-packages/pyghmi]=python3-pyghmi
+  [/usr/bin/baremetal]=python3-ironicclient   # the real Ironic CLI mock-ironic is tested with
   [curl]=curl                 # the TFTP client network-boot's tests run against
 )
 for arg in "$@"; do
