@@ -26,6 +26,8 @@ export class LabServer {
   /** URL path → file served from disk. */
   files: Readonly<Record<string, string>> = {};
 
+  /** Commands for the in-guest relay, handed out one per poll of `/relay` (e.g. `write URL`, `poweroff`). */
+  readonly relay: string[] = [];
   /** Called for every phone-home as it arrives. */
   onHome: ((h: PhoneHome) => void) | undefined;
 
@@ -88,6 +90,12 @@ export class LabServer {
     this.requests.push({ at: Date.now(), path: u.pathname });
     if (u.pathname === '/boot.ipxe') {
       res.end(this.script());
+      return;
+    }
+    if (u.pathname === '/relay') {
+      const cmd = this.relay.shift();
+      res.statusCode = cmd === undefined ? 204 : 200;
+      res.end(cmd === undefined ? undefined : `${cmd}\n`);
       return;
     }
     if (u.pathname === '/phonehome') {

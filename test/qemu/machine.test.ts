@@ -65,7 +65,7 @@ describe('QemuMachine (real QEMU, TCG, user networking)', () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it('PXE-boots through iPXE to the agent ramdisk on a one-time override, and powers off hard', async () => {
+  it('PXE-boots through iPXE to the agent ramdisk on a one-time override, writes through the relay, and powers off hard', async () => {
     lab.boot = { mode: 'agent' };
     machine.setBootOverride({ device: 'pxe', persistent: false, mode: 'bios' });
     const t0 = Date.now();
@@ -81,6 +81,13 @@ describe('QemuMachine (real QEMU, TCG, user networking)', () => {
     expect(lab.requests.map((r) => r.path).slice(0, 3)).toEqual(['/boot.ipxe', '/vmlinuz', '/initrd.gz']);
     expect(events).toContainEqual({ type: 'boot-source', device: 'pxe', override: true });
     expect(events).toContainEqual({ type: 'os-reached', os: 'agent-ramdisk' });
+
+    // The relay the host-side agent drives: a real `wget | dd` of the image onto the virtio disk.
+    const t1 = Date.now();
+    lab.relay.push(`write ${lab.guestUrl}/disk.img`);
+    const written = await lab.waitHome((q) => q['event'] === 'written', t1, 60_000);
+    expect(written.query['rc']).toBe('0');
+    expect(machine.serial.text()).toMatch(/bmlab: write finished rc=0/);
 
     const pid = machine.pid;
     expect(pid).toBeTypeOf('number');
