@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import dhcp, { type DhcpLibPacket } from 'dhcp';
 import protocol from 'dhcp/lib/protocol.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +8,14 @@ import { LeasePool } from './leases.ts';
 import { type DhcpEvent, DhcpServer } from './server.ts';
 
 const MAC = '52:54:00:00:00:01';
+// What QEMU's iPXE ROM really sent (fixtures/ipxe-qemu-dhcp.json): the packet that killed unpatched npm dhcp.
+const captured = JSON.parse(
+  readFileSync(new URL('./fixtures/ipxe-qemu-dhcp.json', import.meta.url), 'utf8'),
+) as {
+  frames: { note: string; hex: string }[];
+};
+const ipxeDiscover = Buffer.from(captured.frames[0]!.hex, 'hex');
+const ipxeRequest = Buffer.from(captured.frames[1]!.hex, 'hex');
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
@@ -65,6 +74,21 @@ describe('npm dhcp, as patched by patches/dhcp+0.2.20.patch', () => {
     expect(p.options[60]).toBe('PXEClient:Arch:00000:UNDI:002001');
   });
 
+  it('decodes the captured iPXE DISCOVER field by field', () => {
+    const p = protocol.parse(ipxeDiscover);
+    expect(p.op).toBe(1); // BOOTREQUEST
+    expect(p.chaddr).toBe('52-54-00-99-00-01');
+    expect(p.options[53]).toBe(1); // DHCPDISCOVER
+    expect(p.options[57]).toBe(1472); // max message size
+    expect(p.options[93]).toEqual([0]); // x86 BIOS
+    expect(p.options[94]).toEqual([1, 2, 1]); // UNDI 2.1
+    expect(p.options[60]).toBe('PXEClient:Arch:00000:UNDI:002001');
+    expect(p.options[77]).toBe('iPXE');
+    expect(p.options[55]).toContain(60); // the request that made config(undefined) throw
+    expect((p.options[175] as number[]).slice(0, 7)).toEqual([0xb1, 5, 1, 0x1a, 0xf4, 0x10, 0]); // bus id: PCI virtio-net
+    expect((p.options[97] as number[]).length).toBe(17);
+  });
+
   it("answers iPXE's first DISCOVER instead of crashing (option 60 in the request list)", async () => {
     // Unpatched, this packet made config(undefined) throw inside the socket handler: the process died.
     const client = await clientSocket();
@@ -81,12 +105,11 @@ describe('npm dhcp, as patched by patches/dhcp+0.2.20.patch', () => {
     lib.on('error', (e) => errors.push(e));
     await new Promise<void>((r) => lib._sock.bind(0, '127.0.0.1', () => r()));
     cleanup.push(() => new Promise<void>((r) => lib.close(() => r())));
-    const pkt = bootRequest({ mac: MAC, xid: 0x1234, options: ipxeOptions(MAC) });
-    client.sock.send(pkt, lib._sock.address().port, '127.0.0.1');
+    client.sock.send(ipxeDiscover, lib._sock.address().port, '127.0.0.1');
     const offer = await client.next();
     expect(errors).toEqual([]);
     expect(offer?.options[53]).toBe(2);
-    expect(offer?.xid).toBe(0x1234);
+    expect(offer?.xid).toBe(ipxeDiscover.readUInt32BE(4));
     expect(offer?.yiaddr).toBe('10.0.0.10');
     expect(offer?.options[67]).toBe('http://10.0.0.1/boot.ipxe');
   });
@@ -153,6 +176,16 @@ describe('DhcpServer', () => {
         .filter((e) => e.type === 'answered')
         .map((e) => e.type === 'answered' && `${e.message}:${e.answer.client}`),
     ).toEqual(['offer:pxe', 'offer:ipxe', 'ack:ipxe']);
+  });
+
+  it('answers the captured iPXE DISCOVER and REQUEST with the script URL and 175.176=1', async () => {
+    const { client, send } = await start();
+    send(ipxeDiscover);
+    const offer = await client.next();
+    expect(offer?.options[67]).toBe('http://10.77.0.1:8080/boot.ipxe');
+    expect(offer?.options[175]).toEqual([176, 1, 1]);
+    send(ipxeRequest); // it names server 10.99.0.1 (where it was captured): not us, so no answer
+    expect(await client.next(200)).toBeUndefined();
   });
 
   it('gives a UEFI PXE ROM the EFI build and a plain client no boot file', async () => {

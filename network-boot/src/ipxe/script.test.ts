@@ -147,12 +147,28 @@ describe('runIpxe against what Ironic writes', () => {
     const f = memoryFetcher({
       'http://h/a/first.ipxe':
         // biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's own ${...} syntax
-        '#!ipxe\nchain ../b/second.ipxe?mac=${net0/mac} || echo chain failed\nkernel /k/vmlinuz quiet\nboot\n',
-      'http://h/b/second.ipxe?mac=52:54:00:00:00:01': '#!ipxe\nset extra 1\n',
+        '#!ipxe\nchain ../b/second.ipxe?mac=${net0/mac:hexhyp} || echo chain failed\nkernel /k/vmlinuz quiet\nboot\n',
+      'http://h/b/second.ipxe?mac=52-54-00-00-00-01': '#!ipxe\nset extra 1\n',
       'http://h/k/vmlinuz': 5,
     });
     const r = await runIpxe('http://h/a/first.ipxe', { settings, fetcher: f });
     expect(r).toMatchObject({ kind: 'boot', kernel: { url: 'http://h/k/vmlinuz', args: 'quiet' } });
+    expect(r.fetched).toContain('http://h/b/second.ipxe?mac=52-54-00-00-00-01');
+    expect(r.output).not.toContain('chain failed');
+  });
+
+  it('a relative URI with a colon is absolute to iPXE: unsupported scheme, as the real ROM reports', async () => {
+    const f = memoryFetcher({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: iPXE's own ${...} syntax
+      'http://h/s': '#!ipxe\nchain stage2.ipxe?mac=${net0/mac} || echo fallback\nexit 3\n',
+    });
+    const r = await runIpxe('http://h/s', { settings, fetcher: f });
+    expect(r).toMatchObject({ kind: 'exit', code: 3 });
+    expect(r.output).toContain(
+      'Could not start download: Operation not supported (http://ipxe.org/3c092003)',
+    );
+    expect(r.output).toContain('fallback');
+    expect(r.fetched).toEqual(['http://h/s']);
   });
 
   it('iseq && goto, imgargs, isset on an unset variable', async () => {

@@ -252,7 +252,12 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
     }
     const [target, ...imgArgs] = rest;
     if (target === undefined) return false;
-    const full = resolveUrl(target, base);
+    const resolved = resolveIpxeUri(target, base);
+    if ('error' in resolved) {
+      say(`Could not start download: ${resolved.error}`);
+      return false;
+    }
+    const full = resolved.url;
     fetched.push(full);
     const r = await opts.fetcher.image(full);
     if (!r.ok) {
@@ -314,8 +319,12 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
         const nonOpt = args.filter((a) => !a.startsWith('-'));
         const target = nonOpt[0];
         if (target === undefined || depth >= maxDepth) return { ok: false };
-        const full = resolveUrl(target, script.url);
-        const s = await fetchScript(full);
+        const resolved = resolveIpxeUri(target, script.url);
+        if ('error' in resolved) {
+          say(`Could not start download: ${resolved.error}`);
+          return { ok: false };
+        }
+        const s = await fetchScript(resolved.url);
         if (typeof s === 'string') return { ok: false };
         const ok = await run(s, depth + 1);
         return { ok };
@@ -439,10 +448,24 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
   }
 }
 
-function resolveUrl(target: string, base: string): string {
+const IPXE_SCHEMES = new Set(['http', 'https', 'tftp', 'ftp', 'file']);
+
+/**
+ * Resolves a URI the way iPXE's `parse_uri` does: any ':' makes it absolute, with everything
+ * before the first ':' as the scheme. So `chain next.ipxe?mac=${net0/mac}` (a colon in the query)
+ * is an absolute URI with scheme `next.ipxe?mac=52` and fails with "Operation not supported", as
+ * observed with QEMU's iPXE ROM; Ironic's scripts use `${mac:hexhyp}` in paths for that reason.
+ */
+export function resolveIpxeUri(target: string, base: string): { url: string } | { error: string } {
+  const colon = target.indexOf(':');
+  if (colon >= 0) {
+    const scheme = target.slice(0, colon).toLowerCase();
+    if (!IPXE_SCHEMES.has(scheme)) return { error: 'Operation not supported (http://ipxe.org/3c092003)' };
+    return { url: target };
+  }
   try {
-    return new URL(target, base).toString();
+    return { url: new URL(target, base).toString() };
   } catch {
-    return target;
+    return { error: 'Invalid argument (http://ipxe.org/1c0d6502)' };
   }
 }
