@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /**
  * Randomness comes in through this interface so that session IDs, console nonces and IVs can be
@@ -8,7 +8,25 @@ export interface Rng {
   bytes(n: number): Buffer;
 }
 
-export const cryptoRng: Rng = { bytes: (n) => randomBytes(n) };
+/**
+ * Cryptographically strong bytes, drawn from a pooled buffer: one getrandom() call per 4 KiB
+ * instead of one per IV (a BMC needs 16 fresh bytes for every encrypted answer).
+ */
+const POOL = 4096;
+const pool = Buffer.allocUnsafe(POOL);
+let poolAt = POOL;
+export const cryptoRng: Rng = {
+  bytes(n) {
+    if (n > POOL) return randomFillSync(Buffer.allocUnsafe(n));
+    if (poolAt + n > POOL) {
+      randomFillSync(pool);
+      poolAt = 0;
+    }
+    const out = Buffer.from(pool.subarray(poolAt, poolAt + n));
+    poolAt += n;
+    return out;
+  },
+};
 
 /** Returns the given buffers in order, then falls back to a deterministic counter pattern. */
 export function scriptedRng(chunks: readonly Buffer[] = []): Rng {

@@ -21,7 +21,6 @@ import { expireBootFlags } from './commands/boot-flags.ts';
 import { chassisCommands } from './commands/chassis.ts';
 import { CommandRegistry, type DispatchResult } from './commands/registry.ts';
 import { type BmcServices, type CommandContext, NetFn, type SessionView } from './commands/types.ts';
-import { aesDecrypt, aesEncrypt } from './crypto/aes-cbc.ts';
 import { authCode15 } from './crypto/auth15.ts';
 import { activateSession, getSessionChallenge, verifyAuth15 } from './session/activate15.ts';
 import { type HandshakeReply, openSession, rakp1, rakp3 } from './session/handshake.ts';
@@ -304,9 +303,9 @@ export class Bmc {
     }
     if (!s.inbound.accept(h.seq)) return undefined;
     let payload = h.payload;
-    if (s.k2 !== undefined && s.suite.confidentiality !== 0) {
+    if (s.aes !== undefined) {
       if (!h.encrypted) return undefined;
-      payload = aesDecrypt(s.k2, payload);
+      payload = s.aes.decrypt(payload);
     } else if (h.encrypted) {
       return undefined;
     }
@@ -338,8 +337,9 @@ export class Bmc {
   }
 
   #wrap20(sessionId: number, seq: number, message: Buffer, s: Session20 | undefined): Buffer {
-    const encrypted = s?.k2 !== undefined && s.suite.confidentiality !== 0;
-    const payload = encrypted ? aesEncrypt(s.k2 as Buffer, this.#rng.bytes(16), message) : message;
+    const aes = s?.aes;
+    const encrypted = aes !== undefined;
+    const payload = aes === undefined ? message : aes.encrypt(this.#rng.bytes(16), message);
     const w = new Writer(48 + payload.length);
     encodeRmcpHeader({ sequence: 0xff, msgClass: RmcpClass.Ipmi, ack: false }, w);
     encodeSession20(

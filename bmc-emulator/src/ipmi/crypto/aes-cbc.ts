@@ -1,34 +1,69 @@
 /**
  * AES-CBC-128 confidentiality (IPMI v2.0 section 13.29, table 13-20), key = first 16 bytes of K2.
  * The encrypted payload is: IV (16) | E(data | pad 01h 02h … | pad length). The spec pads to a
- * whole block itself, so the cipher runs without PKCS#7 padding.
+ * whole block itself, so no PKCS#7 padding is used.
+ *
+ * A session keeps one AES-ECB encryptor and one decryptor for its life and chains the blocks
+ * itself: an ECB context processes each block independently, so it can serve every packet,
+ * where a CBC context would have to be created per packet (the IV changes each time) — and
+ * creating one costs more than encrypting a 32-byte IPMI message.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { type Cipher, createCipheriv, createDecipheriv, type Decipher } from 'node:crypto';
 import { DecodeError } from '../../../../common/src/index.ts';
 
-export function aesEncrypt(k2: Buffer, iv: Buffer, data: Buffer): Buffer {
-  const padLen = (16 - ((data.length + 1) % 16)) % 16;
-  const plain = Buffer.alloc(data.length + padLen + 1);
-  data.copy(plain);
-  for (let i = 0; i < padLen; i++) plain[data.length + i] = i + 1;
-  plain[plain.length - 1] = padLen;
-  const c = createCipheriv('aes-128-cbc', k2.subarray(0, 16), iv).setAutoPadding(false);
-  return Buffer.concat([iv, c.update(plain), c.final()]);
+const BLOCK = 16;
+
+function xorInto(out: Buffer, a: Buffer, aOff: number, b: Buffer, bOff: number): void {
+  for (let i = 0; i < BLOCK; i++) out[i] = (a[aOff + i] as number) ^ (b[bOff + i] as number);
 }
 
-export function aesDecrypt(k2: Buffer, payload: Buffer): Buffer {
-  if (payload.length < 32 || payload.length % 16 !== 0) {
-    throw new DecodeError(
-      'ERR_IPMI_CRYPT',
-      `encrypted payload of ${payload.length} bytes is not IV + whole blocks`,
-    );
+export class AesCbc128 {
+  readonly #enc: Cipher;
+  readonly #dec: Decipher;
+
+  constructor(k2: Buffer) {
+    const key = k2.subarray(0, BLOCK);
+    this.#enc = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
+    this.#dec = createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
   }
-  const d = createDecipheriv('aes-128-cbc', k2.subarray(0, 16), payload.subarray(0, 16)).setAutoPadding(
-    false,
-  );
-  const plain = Buffer.concat([d.update(payload.subarray(16)), d.final()]);
-  const padLen = plain[plain.length - 1] as number;
-  if (padLen > 15 || padLen + 1 > plain.length)
-    throw new DecodeError('ERR_IPMI_CRYPT', `bad confidentiality pad length ${padLen}`);
-  return plain.subarray(0, plain.length - 1 - padLen);
+
+  encrypt(iv: Buffer, data: Buffer): Buffer {
+    const padLen = (BLOCK - ((data.length + 1) % BLOCK)) % BLOCK;
+    const plain = Buffer.alloc(data.length + padLen + 1);
+    data.copy(plain);
+    for (let i = 0; i < padLen; i++) plain[data.length + i] = i + 1;
+    plain[plain.length - 1] = padLen;
+    const out = Buffer.allocUnsafe(BLOCK + plain.length);
+    iv.copy(out, 0, 0, BLOCK);
+    const x = Buffer.allocUnsafe(BLOCK);
+    for (let off = 0; off < plain.length; off += BLOCK) {
+      xorInto(x, plain, off, out, off); // previous ciphertext block (the IV first) sits at `off`
+      this.#enc.update(x).copy(out, BLOCK + off);
+    }
+    return out;
+  }
+
+  decrypt(payload: Buffer): Buffer {
+    if (payload.length < 2 * BLOCK || payload.length % BLOCK !== 0) {
+      throw new DecodeError(
+        'ERR_IPMI_CRYPT',
+        `encrypted payload of ${payload.length} bytes is not IV + whole blocks`,
+      );
+    }
+    const raw = this.#dec.update(payload.subarray(BLOCK));
+    const plain = Buffer.allocUnsafe(raw.length);
+    const x = Buffer.allocUnsafe(BLOCK);
+    for (let off = 0; off < raw.length; off += BLOCK) {
+      xorInto(x, raw, off, payload, off);
+      x.copy(plain, off);
+    }
+    const padLen = plain[plain.length - 1] as number;
+    if (padLen >= BLOCK) throw new DecodeError('ERR_IPMI_CRYPT', `bad confidentiality pad length ${padLen}`);
+    return plain.subarray(0, plain.length - 1 - padLen);
+  }
 }
+
+/** One-off helpers (tests, captures): a fresh context per call. */
+export const aesEncrypt = (k2: Buffer, iv: Buffer, data: Buffer): Buffer =>
+  new AesCbc128(k2).encrypt(iv, data);
+export const aesDecrypt = (k2: Buffer, payload: Buffer): Buffer => new AesCbc128(k2).decrypt(payload);

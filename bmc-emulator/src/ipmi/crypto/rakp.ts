@@ -10,8 +10,8 @@
  *
  * Here SIDm is the console's ("remote console") session ID and SIDc the BMC's, as in the spec.
  */
-import { createHmac } from 'node:crypto';
 import { AuthAlg } from './cipher-suites.ts';
+import { hmacWith } from './hmac.ts';
 
 export type RakpHash = 'sha1' | 'sha256';
 
@@ -24,11 +24,7 @@ export function rakpHash(authAlg: number): RakpHash | undefined {
 /** RAKP4's integrity check value is truncated per the authentication algorithm (13.28.4 / 13.32). */
 export const icvLength = (h: RakpHash): number => (h === 'sha1' ? 12 : 16);
 
-function hmac(h: RakpHash, key: Buffer, ...parts: Buffer[]): Buffer {
-  const m = createHmac(h, key);
-  for (const p of parts) m.update(p);
-  return m.digest();
-}
+const hmac = (h: RakpHash, key: Buffer, ...parts: Buffer[]): Buffer => hmacWith(h, key)(...parts);
 
 const u32le = (v: number): Buffer => {
   const b = Buffer.allocUnsafe(4);

@@ -6,6 +6,7 @@
  */
 import type { Clock, Rng } from '../../../../common/src/index.ts';
 import { Priv } from '../commands/types.ts';
+import { AesCbc128 } from '../crypto/aes-cbc.ts';
 import {
   AuthAlg,
   CIPHER_SUITES,
@@ -102,9 +103,8 @@ export function openSession(d: HandshakeDeps, payload: Buffer): HandshakeReply {
     username: Buffer.alloc(0),
     consoleRandom: Buffer.alloc(16),
     bmcRandom: Buffer.alloc(16),
-    k1: undefined,
-    k2: undefined,
     integrity: undefined,
+    aes: undefined,
     rakp4: undefined,
     rakp3AuthCode: undefined,
     inbound: new SeqWindow(1),
@@ -244,9 +244,8 @@ export function rakp3(d: HandshakeDeps, payload: Buffer): HandshakeReply | undef
     }
     const full: RakpContext = { ...c, bmcGuid: d.state.systemGuid };
     const sik = sessionIntegrityKey(d.state.kg ?? kuid, full);
-    s.k1 = deriveKey(c.hash, sik, 1);
-    s.k2 = deriveKey(c.hash, sik, 2);
-    s.integrity = integrityCodec(s.suite.integrity, s.k1);
+    s.integrity = integrityCodec(s.suite.integrity, deriveKey(c.hash, sik, 1));
+    if (s.suite.confidentiality === ConfAlg.AesCbc128) s.aes = new AesCbc128(deriveKey(c.hash, sik, 2));
     icv = rakp4Icv(sik, full);
   } else if (s.suite.auth !== AuthAlg.None) {
     d.sessions.delete(s.id);

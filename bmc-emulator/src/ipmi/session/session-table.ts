@@ -3,6 +3,7 @@
  * with the session limit, inactivity timeout, and the inbound sequence-number window.
  */
 import type { Clock, Rng } from '../../../../common/src/index.ts';
+import type { AesCbc128 } from '../crypto/aes-cbc.ts';
 import type { CipherSuite } from '../crypto/cipher-suites.ts';
 import type { RakpHash } from '../crypto/rakp.ts';
 import type { IntegrityCodec } from '../wire/session20.ts';
@@ -59,9 +60,9 @@ export interface Session20 extends SessionCommon {
   username: Buffer;
   consoleRandom: Buffer;
   bmcRandom: Buffer;
-  k1: Buffer | undefined;
-  k2: Buffer | undefined;
   integrity: IntegrityCodec | undefined;
+  /** Set when the suite encrypts (AES-CBC-128 keyed with K2). */
+  aes: AesCbc128 | undefined;
   rakp4: Buffer | undefined;
   rakp3AuthCode: Buffer | undefined;
   inbound: SeqWindow;
