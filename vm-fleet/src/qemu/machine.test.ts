@@ -161,6 +161,18 @@ describe('QemuMachine (fake QEMU)', () => {
     ]);
   });
 
+  it('turns console lines into boot events, each line once', async () => {
+    make();
+    await machine.powerOn();
+    await machine.diagnosticInterrupt();
+    await machine.serial.waitFor(/Kernel panic/, 5000);
+    await new Promise((r) => setImmediate(r));
+    expect(events.filter((e) => e.type === 'nmi' || e.type === 'boot-failed')).toEqual([
+      { type: 'nmi' },
+      { type: 'boot-failed', reason: 'kernel panic' },
+    ]);
+  });
+
   it('reads off as soon as QEMU dies on its own', async () => {
     make();
     await machine.powerOn();

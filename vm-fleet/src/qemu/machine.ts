@@ -98,6 +98,7 @@ const CONSOLE_EVENTS: readonly { re: RegExp; event: Parameters<MachineEvents['em
   { re: /bmlab: agent ramdisk up/, event: { type: 'os-reached', os: 'agent-ramdisk' } },
   { re: /DEPLOYED-IMAGE-BOOTED/, event: { type: 'os-reached', os: 'deployed-image' } },
   { re: /No bootable device/, event: { type: 'boot-failed', reason: 'No bootable device' } },
+  { re: /Kernel panic - not syncing/, event: { type: 'boot-failed', reason: 'kernel panic' } },
 ];
 
 const IPXE_BANNER = /Press Ctrl-B for the iPXE command line/;

@@ -79,8 +79,11 @@ function handle({ execute, arguments: args = {}, id }) {
   const dev = typeof args.path === 'string' ? args.path.replace('/machine/peripheral/', '') : '';
   switch (execute) {
     case 'qmp_capabilities':
-    case 'inject-nmi':
       return ok();
+    case 'inject-nmi':
+      ok();
+      serial.write('Kernel panic - not syncing: NMI: Not continuing\r\n');
+      return;
     case 'query-status':
       return ok({ status: 'running', running: true });
     case 'qom-get':
