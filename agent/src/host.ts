@@ -114,6 +114,53 @@ const kernelReservedFraction = 0.03;
 /** IPA `destroy_disk_metadata` zeroes the GPT areas; 1 MiB at each end covers them and MBR/signatures. */
 const metadataSpan = 1024 * 1024;
 
+/** The inventory a ramdisk would measure on a machine built from `spec`. */
+export function inventoryFromSpec(s: HostSpec): HostInventory {
+  const totalBytes = s.memoryMiB * 1024 * 1024;
+  return {
+    interfaces: s.nics.map((nic, i) => ({
+      name: `eth${i}`,
+      mac_address: nic.mac.toLowerCase(),
+      ipv4_address: s.ipv4?.[i] ?? null,
+      ipv6_address: null,
+      has_carrier: true,
+      lldp: null,
+      vendor: '0x1af4',
+      product: '0x0001',
+      client_id: null,
+      biosdevname: null,
+      speed_mbps: null,
+    })),
+    cpu: {
+      model_name: s.arch === 'x86_64' ? 'QEMU Virtual CPU version 2.5+' : 'QEMU virt',
+      frequency: '2100.000',
+      count: s.cpus,
+      architecture: s.arch,
+      flags: s.arch === 'x86_64' ? ['fpu', 'vme', 'de', 'pse', 'tsc', 'msr', 'pae', 'lm', 'sse2'] : [],
+      socket_count: 1,
+    },
+    disks: s.disks.map((d, i) => ({
+      name: MemoryHost.devName(d.name),
+      model: 'QEMU HARDDISK',
+      size: d.sizeBytes,
+      rotational: d.rotational ?? true,
+      wwn: null,
+      serial: `${s.name}-disk${i}`,
+      vendor: '0x1af4',
+      wwn_with_extension: null,
+      wwn_vendor_extension: null,
+      hctl: null,
+      by_path: `/dev/disk/by-path/virtio-pci-0000:00:0${4 + i}.0`,
+    })),
+    memory: { total: Math.round(totalBytes * (1 - kernelReservedFraction)), physical_mb: s.memoryMiB },
+    bmc_address: s.bmcAddress ?? null,
+    bmc_v6address: null,
+    system_vendor: { product_name: 'bmlab sim machine', serial_number: s.name, manufacturer: 'bmlab' },
+    boot: { current_boot_mode: s.bootMode ?? 'bios', pxe_interface: null },
+    hostname: s.name,
+  };
+}
+
 export interface MemoryHostEvents {
   onPowerOff?: () => void;
   onReboot?: () => void;
@@ -149,50 +196,7 @@ export class MemoryHost implements AgentHost {
   }
 
   async inventory(): Promise<HostInventory> {
-    const s = this.spec;
-    const totalBytes = s.memoryMiB * 1024 * 1024;
-    return {
-      interfaces: s.nics.map((nic, i) => ({
-        name: `eth${i}`,
-        mac_address: nic.mac.toLowerCase(),
-        ipv4_address: s.ipv4?.[i] ?? null,
-        ipv6_address: null,
-        has_carrier: true,
-        lldp: null,
-        vendor: '0x1af4',
-        product: '0x0001',
-        client_id: null,
-        biosdevname: null,
-        speed_mbps: null,
-      })),
-      cpu: {
-        model_name: s.arch === 'x86_64' ? 'QEMU Virtual CPU version 2.5+' : 'QEMU virt',
-        frequency: '2100.000',
-        count: s.cpus,
-        architecture: s.arch,
-        flags: s.arch === 'x86_64' ? ['fpu', 'vme', 'de', 'pse', 'tsc', 'msr', 'pae', 'lm', 'sse2'] : [],
-        socket_count: 1,
-      },
-      disks: s.disks.map((d, i) => ({
-        name: MemoryHost.devName(d.name),
-        model: 'QEMU HARDDISK',
-        size: d.sizeBytes,
-        rotational: d.rotational ?? true,
-        wwn: null,
-        serial: `${s.name}-disk${i}`,
-        vendor: '0x1af4',
-        wwn_with_extension: null,
-        wwn_vendor_extension: null,
-        hctl: null,
-        by_path: `/dev/disk/by-path/virtio-pci-0000:00:0${4 + i}.0`,
-      })),
-      memory: { total: Math.round(totalBytes * (1 - kernelReservedFraction)), physical_mb: s.memoryMiB },
-      bmc_address: s.bmcAddress ?? null,
-      bmc_v6address: null,
-      system_vendor: { product_name: 'bmlab sim machine', serial_number: s.name, manufacturer: 'bmlab' },
-      boot: { current_boot_mode: s.bootMode ?? 'bios', pxe_interface: null },
-      hostname: s.name,
-    };
+    return inventoryFromSpec(this.spec);
   }
 
   async writeImage(device: string, data: AsyncIterable<Uint8Array>): Promise<number> {

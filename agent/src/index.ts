@@ -12,8 +12,11 @@ export {
   type HostSpec,
   type InventoryDisk,
   type InventoryInterface,
+  inventoryFromSpec,
   MemoryHost,
+  type MemoryHostEvents,
 } from './host.ts';
 export type { ImageOptions } from './image.ts';
 export { collectInspectionData, guessRootDisk, type InspectionData } from './inspect.ts';
 export { HeartbeatError, IronicClient, type LookupResponse } from './ironic-client.ts';
+export { RelayHost, type RelayHostOptions, relayDevice } from './relay-host.ts';
