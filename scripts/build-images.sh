@@ -25,7 +25,7 @@ for arg in "$@"; do
   esac
 done
 # Bump when the images' layout changes, so older caches are rebuilt.
-format=2
+format=3
 if [[ $force -eq 0 && -f "$out/manifest.json" ]] && grep -q "\"format\": $format," "$out/manifest.json"; then
   echo "build-images: $out is up to date (use --force to rebuild)" >&2
   exit 0
@@ -126,7 +126,11 @@ write_image() {
   echo "bmlab: write finished rc=$rc"
   home "event=written&rc=$rc"
 }
-home event=up && echo "bmlab: phoned home to $URL"
+# The first call carries what in-band inspection needs from the real (virtual) hardware.
+CPUS=$(grep -c ^processor /proc/cpuinfo)
+MEM_KB=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+DISK_BYTES=$(( $(cat /sys/block/vda/size 2>/dev/null || echo 0) * 512 ))
+home "event=up&cpus=$CPUS&mem_kb=$MEM_KB&disk_bytes=$DISK_BYTES" && echo "bmlab: phoned home to $URL"
 if [ "$role" = agent ] && [ -n "$DEPLOY" ]; then
   write_image "$DEPLOY"
   poweroff -f

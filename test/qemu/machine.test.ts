@@ -74,7 +74,14 @@ describe('QemuMachine (real QEMU, TCG, user networking)', () => {
     expect(machine.bootOverride().device).toBe('none'); // consumed by this boot
     const home = await lab.waitHome((q) => q['role'] === 'agent' && q['event'] === 'up', t0, 60_000);
     console.log(`power on → agent phone-home: ${((home.at - t0) / 1000).toFixed(2)} s`);
-    expect(home.query).toMatchObject({ id: 'qemu-0', mac: '52:54:00:00:00:00', ip: '10.0.2.15' });
+    expect(home.query).toMatchObject({
+      id: 'qemu-0',
+      mac: '52:54:00:00:00:00',
+      ip: '10.0.2.15',
+      cpus: '1',
+      disk_bytes: String(1024 ** 3),
+    });
+    expect(Number(home.query['mem_kb'])).toBeGreaterThan(200_000); // -m 256 minus what the kernel keeps
     const console_ = machine.serial.text();
     expect(console_).toMatch(/iPXE/);
     expect(console_).toMatch(/Linux version 6\.1/);
