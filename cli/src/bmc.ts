@@ -15,6 +15,8 @@ then 'ready'; runs until SIGINT or SIGTERM.
   --user NAME             BMC user (default admin)
   --password PW           its password (default password)
   --vendor NAME           Get Device ID profile: generic, dell, hpe, lenovo, supermicro
+  --manufacturer-id N     override the profile's IANA manufacturer ID
+  --product-id N          override the profile's product ID
   --cipher-suites LIST    RMCP+ cipher suites offered (default 1,2,3,15,16,17; 0 only if listed)
   --kg KEY                BMC key (ipmitool -y / -k)
   --auth-none             allow IPMI 1.5 sessions with authentication type none
@@ -43,6 +45,8 @@ export async function bmcServe(argv: string[]): Promise<number> {
       user: { type: 'string', default: 'admin' },
       password: { type: 'string', default: 'password' },
       vendor: { type: 'string', default: 'generic' },
+      'manufacturer-id': { type: 'string' },
+      'product-id': { type: 'string' },
       'cipher-suites': { type: 'string' },
       kg: { type: 'string' },
       'auth-none': { type: 'boolean', default: false },
@@ -71,6 +75,10 @@ export async function bmcServe(argv: string[]): Promise<number> {
     user: values.user,
     password: values.password,
     vendor: values.vendor,
+    ...(values['manufacturer-id'] === undefined
+      ? {}
+      : { manufacturerId: int('manufacturer-id', values['manufacturer-id'], 0) }),
+    ...(values['product-id'] === undefined ? {} : { productId: int('product-id', values['product-id'], 0) }),
     ...(suites === undefined ? {} : { cipherSuites: suites }),
     ...(values.kg === undefined ? {} : { kg: values.kg }),
     authNone: values['auth-none'],

@@ -17,6 +17,8 @@ export interface BmcServeOptions {
   readonly user: string;
   readonly password: string;
   readonly vendor: string;
+  readonly manufacturerId?: number;
+  readonly productId?: number;
   readonly cipherSuites?: readonly number[];
   readonly kg?: string;
   readonly authNone?: boolean;
@@ -87,6 +89,10 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
         username: o.user,
         password: o.password,
         vendor: o.vendor,
+        profile: {
+          ...(o.manufacturerId === undefined ? {} : { manufacturerId: o.manufacturerId }),
+          ...(o.productId === undefined ? {} : { productId: o.productId }),
+        },
         ...(o.cipherSuites === undefined ? {} : { cipherSuites: o.cipherSuites }),
         ...(o.kg === undefined ? {} : { kg: o.kg }),
         ...(o.authNone ? { auth15: { none: true } } : {}),

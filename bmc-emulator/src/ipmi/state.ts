@@ -146,6 +146,8 @@ export interface BmcStateOptions {
   readonly username?: string;
   readonly password?: string;
   readonly vendor?: string;
+  /** Overrides of the vendor profile's fields, e.g. a specific manufacturer or product ID. */
+  readonly profile?: Partial<Omit<DeviceProfile, 'name'>>;
   readonly cipherSuites?: readonly number[];
   readonly kg?: string;
   readonly auth15?: Partial<BmcState['auth15']>;
@@ -171,6 +173,15 @@ export function createBmcState(o: BmcStateOptions): BmcState {
       'vendor',
       `unknown vendor profile '${vendor}' (known: ${Object.keys(VENDOR_PROFILES).join(', ')})`,
     );
+  }
+  for (const [field, max] of [
+    ['manufacturerId', 0xfffff],
+    ['productId', 0xffff],
+  ] as const) {
+    const v = o.profile?.[field];
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max)) {
+      throw new ConfigError(field, `must be a whole number from 0 to ${max}`);
+    }
   }
   const username = o.username ?? 'admin';
   const password = o.password ?? 'password';
@@ -207,7 +218,7 @@ export function createBmcState(o: BmcStateOptions): BmcState {
   return {
     deviceGuid: guidFromName(o.name, 'device'),
     systemGuid: guidFromName(o.name, 'system'),
-    profile,
+    profile: { ...profile, ...o.profile },
     users,
     kg: o.kg === undefined || o.kg === '' ? undefined : Buffer.from(o.kg),
     cipherSuites: [...(o.cipherSuites ?? DEFAULT_CIPHER_SUITES)],
