@@ -271,6 +271,30 @@ describe('network boot', () => {
     expect(m.serial.text()).toContain('Attempting to boot from MAC 52-54-00-00-01-00');
   });
 
+  it('a UEFI boot announces arch 7 and its PXE ROM chainloads the EFI build', async () => {
+    const seen: string[] = [];
+    const { m } = machine(3, {
+      nicRom: 'pxe',
+      network: createSimBootNetwork({
+        policy: { nextServer: '10.77.0.1', scriptUrl: `${HTTP}/boot.ipxe` },
+        pool: new LeasePool({ range: ['10.77.0.100', '10.77.0.250'] }),
+        fetcher: directoryFetcher({ http: [{ urlPrefix: `${HTTP}/`, dir: root }], tftpRoot }),
+        onDhcp: (req, offer) =>
+          seen.push(`${req.clientArch}:${req.userClass ?? '-'}:${offer?.answer.bootFile}`),
+      }),
+    });
+    m.setBootOverride({ device: 'pxe', persistent: false, mode: 'uefi' });
+    await m.powerOn();
+    // snponly.efi is not in the TFTP root: the ROM gives up and the firmware moves on to the disk
+    await until(m, (e) => e.type === 'boot-failed');
+    expect(seen).toEqual(['7:-:snponly.efi']);
+    await writeFile(join(tftpRoot, 'snponly.efi'), Buffer.alloc(1000));
+    m.setBootOverride({ device: 'pxe', persistent: false, mode: 'uefi' });
+    await m.reset();
+    await until(m, osReached('ramdisk'));
+    expect(seen.slice(1)).toEqual(['7:-:snponly.efi', `7:iPXE:${HTTP}/boot.ipxe`]);
+  });
+
   it('follows the real HTTP path to a live boot server', async () => {
     const seen: BootFetchEvent[] = [];
     const srv = await startBootHttp({ root, onFetch: (e) => seen.push(e) });

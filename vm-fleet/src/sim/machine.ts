@@ -66,7 +66,11 @@ export interface SimMachineOptions {
   readonly spec: MachineSpec;
   /** The boot network; without one, PXE finds no DHCP server. */
   readonly network?: SimBootNetwork;
-  /** `pxe`: a classic PXE ROM that chainloads iPXE over TFTP (real servers); `ipxe`: iPXE in ROM (QEMU). */
+  /**
+   * `ipxe` (default): iPXE in the NIC ROM, as QEMU has it, so no TFTP file is needed; `pxe`: a classic
+   * PXE ROM, as most servers have, that first chainloads iPXE over TFTP (undionly.kpxe / snponly.efi
+   * must then exist in the TFTP root the fetcher reaches).
+   */
   readonly nicRom?: 'pxe' | 'ipxe';
   readonly timings?: Partial<SimTimings>;
   /** Multiplies every phase (0.01 in CI); 1 = realistic. */
@@ -312,7 +316,7 @@ export class SimMachine implements Machine {
     const mac = nic.mac.toLowerCase();
     const t = this.#clock.timings;
     const net = this.#opts.network;
-    const rom = this.#opts.nicRom ?? 'pxe';
+    const rom = this.#opts.nicRom ?? 'ipxe';
 
     let ipxeOffer: SimDhcpOffer | undefined;
     if (rom === 'pxe') {
