@@ -11,11 +11,12 @@ export {
   type MachineListener,
   type MachineSpec,
   macForIndex,
-  NO_OVERRIDE,
   type NicSpec,
+  NO_OVERRIDE,
   type PowerCause,
   PowerOnTimer,
   type PowerState,
+  type SerialConsole,
   type SoftOffResult,
 } from './machine.ts';
 export {

@@ -78,9 +78,29 @@ export interface SoftOffResult {
   readonly accepted: boolean;
 }
 
+/**
+ * The machine's first serial port (COM1 / ttyS0), as a BMC's Serial-over-LAN and the reports see
+ * it: text out of the machine (bytes as latin1) and keystrokes into it. It lives as long as the
+ * machine, across power cycles; its history is bounded, so positions are absolute offsets.
+ */
+export interface SerialConsole {
+  /** Types into the machine's serial port. */
+  write(data: string | Buffer): void;
+  /** Subscribes to what the machine prints from now on; returns the unsubscribe function. */
+  onText(listener: (text: string) => void): () => void;
+  /** Absolute offset of the end of the output so far. */
+  readonly offset: number;
+  /** The output kept since absolute offset `from`. */
+  text(from?: number): string;
+  /** Resolves when the output since `from` matches. */
+  waitFor(re: RegExp, timeoutMs: number, from?: number): Promise<RegExpMatchArray>;
+}
+
 export interface Machine {
   readonly id: string;
   readonly spec: MachineSpec;
+  /** Present on backends that have a serial console (all but the smallest test machines). */
+  readonly serial?: SerialConsole;
 
   /** The real power state of the backend, read now. */
   powerState(): PowerState;
