@@ -22,6 +22,8 @@ export interface StartOptions {
   password?: string;
   /** How long to wait for `ready`; 1,000 BMCs take a while to bind. */
   readyTimeoutMs?: number;
+  /** Extra node options for bmlab, e.g. --cpu-prof. */
+  nodeArgs?: string[];
 }
 
 export interface RunningTarget {
@@ -189,6 +191,7 @@ export async function startTarget(name: TargetName, opts: StartOptions): Promise
     name === 'pyghmi'
       ? spawnServer('/usr/bin/python3', [join(HERE, 'pyghmi_bmc.py'), ...place, ...credentials])
       : spawnServer(process.execPath, [
+          ...(opts.nodeArgs ?? []),
           join(ROOT, 'bin/bmlab.mjs'),
           'bmc',
           'serve',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKbField, parseSmapsRollup, parseStatCpuTicks } from './procfs.ts';
+import { parseKbField, parseSmapsRollup, parseStatCpu, parseStatCpuTicks } from './procfs.ts';
 import { percentile, Samples, summarize } from './stats.ts';
 
 describe('procfs parsing', () => {
@@ -7,6 +7,7 @@ describe('procfs parsing', () => {
     // fields: pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
     const stat = '4242 (ipmi sim) (x)) S 1 4242 4242 0 -1 4194560 120 0 0 0 731 269 0 0 20 0 3 0 100';
     expect(parseStatCpuTicks(stat)).toBe(1000);
+    expect(parseStatCpu(stat)).toEqual({ utime: 731, stime: 269 });
   });
 
   it('reads VmRSS from /proc/<pid>/status', () => {

@@ -4,8 +4,14 @@
 // /proc/<pid>/smaps_rollup. Parsing is pure; the caller reads the files.
 import { DecodeError } from '../../../common/src/index.ts';
 
-/** utime + stime in clock ticks. The command name (field 2) may hold spaces and ')': split after the last ')'. */
+/** utime + stime in clock ticks. */
 export function parseStatCpuTicks(stat: string): number {
+  const { utime, stime } = parseStatCpu(stat);
+  return utime + stime;
+}
+
+/** utime and stime in clock ticks. The command name (field 2) may hold spaces and ')': split after the last ')'. */
+export function parseStatCpu(stat: string): { utime: number; stime: number } {
   const close = stat.lastIndexOf(')');
   if (close < 0) throw new DecodeError('ERR_PROC_STAT', 'no command name in /proc/<pid>/stat');
   // After ")" come fields 3 (state) onwards: utime is field 14, i.e. index 11 here.
@@ -18,7 +24,7 @@ export function parseStatCpuTicks(stat: string): number {
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) {
     throw new DecodeError('ERR_PROC_STAT', 'no utime/stime in /proc/<pid>/stat');
   }
-  return utime + stime;
+  return { utime, stime };
 }
 
 /** A `Name:   1234 kB` line of /proc/<pid>/status or smaps_rollup, in kB. */
