@@ -1,8 +1,9 @@
 /**
  * The sim machine's serial console: text lines out (firmware, iPXE, kernel and OS messages), and
- * keystrokes in, echoed back as a terminal line discipline would. Same surface as the QEMU
- * backend's console (`onText`, `text`, `offset`, `waitFor`, `openStream`), so a SOL session treats
- * both alike. Bounded: old text is dropped past MAX_TEXT.
+ * keystrokes in, echoed back as a terminal line discipline would while the machine is on (typed
+ * at a powered-off server, they are lost). Implements the Machine interface's `SerialConsole`
+ * (`onOutput`, `write`) for Serial-over-LAN, plus the QEMU backend's text helpers (`onText`, `text`,
+ * `offset`, `waitFor`, `openStream`). Bounded: old text is dropped past MAX_TEXT.
  */
 import { Duplex } from 'node:stream';
 
@@ -13,6 +14,8 @@ export class SimConsole {
   #dropped = 0;
   #input = '';
   readonly #listeners = new Set<(text: string) => void>();
+  readonly #byteListeners = new Set<(data: Buffer) => void>();
+  #powered = false;
   readonly #streams = new Set<Duplex>();
   /** Receives each completed input line (the running OS may react to it). */
   onInputLine: ((line: string) => void) | undefined;
@@ -22,8 +25,15 @@ export class SimConsole {
     this.#emit(`${line}\r\n`);
   }
 
+  /** Set by the machine: input is only taken (and echoed) while it runs. */
+  setPowered(on: boolean): void {
+    this.#powered = on;
+    if (!on) this.#input = '';
+  }
+
   /** Keystrokes from SOL or a test: echoed, and collected into lines. */
   write(data: string | Buffer): void {
+    if (!this.#powered) return;
     const s = typeof data === 'string' ? data : data.toString('latin1');
     this.#emit(s.replace(/\r(?!\n)/g, '\r\n'));
     for (const ch of s) {
@@ -32,6 +42,12 @@ export class SimConsole {
         this.#input = '';
       } else this.#input += ch;
     }
+  }
+
+  /** Bytes as they leave the serial port (Serial-over-LAN). */
+  onOutput(listener: (data: Buffer) => void): () => void {
+    this.#byteListeners.add(listener);
+    return () => this.#byteListeners.delete(listener);
   }
 
   onText(listener: (text: string) => void): () => void {
@@ -104,7 +120,15 @@ export class SimConsole {
       this.#text = this.#text.slice(cut);
       this.#dropped += cut;
     }
-    for (const st of this.#streams) st.push(Buffer.from(s, 'latin1'));
+    const bytes = Buffer.from(s, 'latin1');
+    for (const st of this.#streams) st.push(bytes);
+    for (const l of this.#byteListeners) {
+      try {
+        l(bytes);
+      } catch {
+        // a broken observer must not stop the machine
+      }
+    }
     for (const l of this.#listeners) {
       try {
         l(s);

@@ -408,8 +408,13 @@ describe('disk and console', () => {
     await until(m, osReached());
   });
 
-  it('echoes console input and streams output', async () => {
-    const { m } = machine(8);
+  it('echoes console input while on, streams output, and drops keys typed while off', async () => {
+    const { m } = machine(8, { timings: { postMs: 1e6 } }); // stays in POST: no boot output meanwhile
+    m.serial.write('lost\r');
+    expect(m.serial.text()).toBe('');
+    await m.powerOn();
+    const bytes: Buffer[] = [];
+    const off = m.serial.onOutput((b) => bytes.push(b));
     const stream = m.openConsole();
     const chunks: string[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c.toString('latin1')));
@@ -421,6 +426,8 @@ describe('disk and console', () => {
     expect(m.serial.text(from)).toBe('root\r\n');
     expect(chunks.join('')).toBe('root\r\n');
     expect(lines).toEqual(['root']);
+    expect(Buffer.concat(bytes).toString('latin1')).toBe('root\r\n');
+    off();
     stream.destroy();
   });
 });

@@ -206,6 +206,7 @@ export class SimMachine implements Machine {
   #setPower(state: PowerState, cause: PowerCause): void {
     if (state === 'on') this.#timer.on();
     else this.#timer.off();
+    this.serial.setPowered(state === 'on');
     this.#events.emit({ type: 'power', state, cause });
   }
 
