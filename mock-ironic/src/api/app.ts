@@ -10,6 +10,7 @@ import type { Conductor } from '../conductor/conductor.ts';
 import type { NodeRecord } from '../store/records.ts';
 import type { IronicStore } from '../store/store.ts';
 import { ApiError, errorBody } from './errors.ts';
+import { registerInspectorRoutes } from './inspector.ts';
 import { registerNodeRoutes } from './nodes.ts';
 import { registerPortRoutes } from './ports.ts';
 import { registerRamdiskRoutes } from './ramdisk.ts';
@@ -169,5 +170,6 @@ export function buildApp(deps: AppDeps): App {
   registerNodeRoutes(app, deps);
   registerPortRoutes(app, deps);
   registerRamdiskRoutes(app, deps);
+  registerInspectorRoutes(app, deps);
   return app;
 }

@@ -59,10 +59,19 @@ reboot
 `;
 
 /** The deploy section of ipxe_config.template as rendered for a BIOS node booting the agent ramdisk. */
-export function renderNodeConfig(cfg: BootFilesConfig, nodeUuid: string, requestId: string): string {
+export function renderNodeConfig(
+  cfg: BootFilesConfig,
+  nodeUuid: string,
+  requestId: string,
+  ramdiskParams: Readonly<Record<string, string>> = {},
+): string {
   const base = cfg.httpUrl.replace(/\/$/, '');
   const append = cfg.kernelAppendParams ?? 'nofb nomodeset vga=normal';
-  const params = `${append} ipa-api-url=${cfg.apiUrl} ipa-global-request-id=${requestId}`;
+  // prepare_ramdisk's ramdisk_params (e.g. ipa-inspection-callback-url) come before ipa-api-url.
+  const extra = Object.entries(ramdiskParams)
+    .map(([k, v]) => ` ${k}=${v}`)
+    .join('');
+  const params = `${append}${extra} ipa-api-url=${cfg.apiUrl} ipa-global-request-id=${requestId}`;
   return `#!ipxe
 
 set attempts:int32 10
@@ -123,6 +132,7 @@ export async function writeRamdiskBootFiles(
   node: { uuid: string; deployKernel: string; deployRamdisk: string },
   macs: readonly string[],
   requestId: string,
+  ramdiskParams: Readonly<Record<string, string>> = {},
 ): Promise<void> {
   const nodeDir = join(cfg.httpRoot, node.uuid);
   await mkdir(join(cfg.httpRoot, 'pxelinux.cfg'), { recursive: true });
@@ -131,7 +141,7 @@ export async function writeRamdiskBootFiles(
   await fetchImage(node.deployKernel, join(nodeDir, 'deploy_kernel'));
   await fetchImage(node.deployRamdisk, join(nodeDir, 'deploy_ramdisk'));
   const configPath = join(nodeDir, 'config');
-  await writeFile(configPath, renderNodeConfig(cfg, node.uuid, requestId));
+  await writeFile(configPath, renderNodeConfig(cfg, node.uuid, requestId, ramdiskParams));
   for (const mac of macs) {
     for (const link of macLinks(cfg.httpRoot, mac)) {
       await unlink(link).catch(() => undefined);

@@ -71,12 +71,14 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
           configSeen = readFileSync(uuidDir, 'utf8');
           linkSeen = readlinkSync(uuidDir);
         }
+        const callback = /ipa-inspection-callback-url=(\S+)/.exec(configSeen)?.[1];
         agent = new MiniAgent({
           ironicUrl: ironic.url,
           mac: MAC,
           heartbeatMs: 100,
           stepMs: 150,
           powerOff: () => bmc.powerOffFromInside(),
+          ...(callback ? { inspectionCallbackUrl: callback } : {}),
         });
         agents.push(agent);
         void agent.start();
@@ -139,6 +141,18 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
     const cmds = () => ironic.conductor.ipmi.calls.map((c) => c.argv.slice(16).join(' '));
     expect(cmds()).toEqual(['power status', 'mc info']);
 
+    // In-band inspection: the agent posts its inventory to the inspector callback on its kernel line.
+    await api('PATCH', `/v1/nodes/${uuid}`, [
+      { op: 'replace', path: '/inspect_interface', value: 'inspector' },
+    ]);
+    expect((await api('PUT', `/v1/nodes/${uuid}/states/provision`, { target: 'inspect' })).status).toBe(202);
+    const inspected = await waitFor(uuid, 'manageable');
+    expect(configSeen).toContain(`ipa-inspection-callback-url=${ironic.url}/v1/continue`);
+    expect(inspected.properties).toEqual({ cpu_arch: 'x86_64', cpus: 4, memory_mb: 8192, local_gb: 20 });
+    expect(inspected.power_state).toBe('power off');
+    expect(inspected.inspection_finished_at).not.toBeNull();
+    expect(agents).toHaveLength(1);
+
     expect((await api('PUT', `/v1/nodes/${uuid}/states/provision`, { target: 'provide' })).status).toBe(202);
     await waitFor(uuid, 'available');
 
@@ -182,13 +196,13 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
       'power on',
       'power status',
     ]);
-    expect(agents[0]!.received).toEqual([
+    expect(agents[1]!.received).toEqual([
       'deploy.get_deploy_steps',
       'deploy.execute_deploy_step',
       'standby.get_partition_uuids',
       'standby.power_off',
     ]);
-    const write = agents[0]!.commands[1]!.command_params as {
+    const write = agents[1]!.commands[1]!.command_params as {
       step: { step: string; args: { image_info: { urls: string[] } } };
     };
     expect(write.step.step).toBe('write_image');
@@ -200,12 +214,12 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
     const available = await waitFor(uuid, 'available');
     expect(available.instance_info).toEqual({});
     expect(available.power_state).toBe('power off');
-    expect(agents[1]!.received).toEqual([
+    expect(agents[2]!.received).toEqual([
       'clean.get_clean_steps',
       'clean.execute_clean_step',
       'clean.execute_clean_step',
     ]);
-    const cleanSteps = agents[1]!.commands
+    const cleanSteps = agents[2]!.commands
       .slice(1)
       .map((c) => (c.command_params as { step: { step: string } }).step.step);
     expect(cleanSteps).toEqual(['erase_devices_metadata', 'erase_devices']);
@@ -216,6 +230,9 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
     const full = [
       'enroll',
       'verifying',
+      'manageable',
+      'inspecting',
+      'inspect wait',
       'manageable',
       'cleaning',
       'available',
@@ -241,8 +258,9 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
       expect(i, `${s} out of order in ${states.join(' > ')}`).toBeLessThan(full.length);
       i++;
     }
-    for (const s of ['manageable', 'available', 'wait call-back', 'active', 'clean wait'])
+    for (const s of ['manageable', 'inspect wait', 'available', 'wait call-back', 'active', 'clean wait']) {
       expect(states).toContain(s);
+    }
     expect(states[states.length - 1]).toBe('available');
   }, 60_000);
 

@@ -40,6 +40,10 @@ export interface ConductorConfig {
   deployCallbackTimeout: number;
   /** `[conductor]clean_callback_timeout` (s). */
   cleanCallbackTimeout: number;
+  /** `[conductor]inspect_wait_timeout` (s). */
+  inspectWaitTimeout: number;
+  /** ironic-inspector's URL (`[inspector]endpoint_override`); the mock serves /v1/continue itself by default. */
+  inspectorUrl?: string;
   /** `[conductor]power_state_change_timeout` (s). */
   powerStateChangeTimeout: number;
   /** `[conductor]automated_clean`. */
@@ -62,6 +66,7 @@ export const defaultConductorConfig = (bootFiles: BootFilesConfig): ConductorCon
   checkProvisionStateInterval: 60,
   deployCallbackTimeout: 1800,
   cleanCallbackTimeout: 1800,
+  inspectWaitTimeout: 1800,
   powerStateChangeTimeout: 30,
   automatedClean: true,
   postDeployGetPowerStateRetries: 6,
@@ -449,7 +454,13 @@ export class Conductor {
             this.#applyEvent(n, 'inspect');
             n.inspection_started_at = this.#nowIso();
             n.inspection_finished_at = null;
+            n.last_error = null;
+            delete n.driver_internal_info['inspection_data_received'];
           });
+          if (node.interfaces.inspect_interface === 'inspector') {
+            await this.#startInbandInspection(uuid);
+            return;
+          }
           // The fake inspect interface finishes at once and changes no properties (reference §4).
           this.#update(uuid, (n) => {
             this.#applyEvent(n, 'done');
@@ -506,6 +517,19 @@ export class Conductor {
   }
 
   #validateInspect(node: NodeRecord): void {
+    if (node.interfaces.inspect_interface === 'inspector') {
+      try {
+        this.#ipmiInfo(node);
+        const missing = ['deploy_kernel', 'deploy_ramdisk'].filter((k) => !node.driver_info[k]);
+        if (missing.length > 0) throw new Error(`Missing are: ${missing.join(', ')}`);
+      } catch (err) {
+        throw ApiError.badRequest(
+          `Failed to validate inspection or power info. Error: ${errMessage(err)}`,
+          'HardwareInspectionFailure',
+        );
+      }
+      return;
+    }
     if (node.interfaces.inspect_interface !== 'fake') {
       throw ApiError.badRequest(
         `Driver ${node.driver} does not support inspect (disabled or not implemented).`,
@@ -1253,6 +1277,137 @@ export class Conductor {
     });
   }
 
+  // --- in-band inspection (inspector interface) ------------------------------------------------
+
+  /**
+   * inspector.py `_start_managed_inspection`: power off, boot the ramdisk with
+   * `ipa-inspection-callback-url`, power on, wait. The agent posts its inventory to that URL
+   * (ironic-inspector's `POST /v1/continue`, which the mock serves itself).
+   */
+  async #startInbandInspection(uuid: string): Promise<void> {
+    try {
+      await this.powerAction(uuid, PowerState.OFF);
+      const node = this.#store.getNode(uuid)!;
+      await writeRamdiskBootFiles(
+        this.#cfg.bootFiles,
+        {
+          uuid,
+          deployKernel: String(node.driver_info['deploy_kernel']),
+          deployRamdisk: String(node.driver_info['deploy_ramdisk']),
+        },
+        this.#macs(uuid),
+        `req-${randomUUID()}`,
+        {
+          'ipa-inspection-callback-url': `${this.#cfg.inspectorUrl ?? this.#cfg.bootFiles.apiUrl}/v1/continue`,
+        },
+      );
+      await this.setBootDevice(node, 'pxe', false);
+      await this.powerAction(uuid, PowerState.ON);
+      this.#event(uuid, 'wait');
+      if (this.#store.getNode(uuid)?.driver_internal_info['inspection_data_received'])
+        await this.#finishInspection(uuid);
+    } catch (err) {
+      this.#update(uuid, (n) => {
+        n.last_error = `Failed to inspect hardware. Reason: ${errMessage(err)}`;
+        this.#applyEvent(n, 'fail');
+      });
+    }
+  }
+
+  /** inspector.py `_check_status` once inspector reports finished: `_clean_up` (power off, ramdisk files) then done. */
+  async #finishInspection(uuid: string): Promise<void> {
+    try {
+      await this.powerAction(uuid, PowerState.OFF);
+      await removeBootFiles(this.#cfg.bootFiles, uuid, this.#macs(uuid));
+    } catch (err) {
+      this.#update(uuid, (n) => {
+        n.last_error = `Failed to clean up after inspection: ${errMessage(err)}`;
+        this.#applyEvent(n, 'fail');
+      });
+      return;
+    }
+    this.#update(uuid, (n) => {
+      delete n.driver_internal_info['inspection_data_received'];
+      this.#applyEvent(n, 'done');
+      n.inspection_finished_at = this.#nowIso();
+    });
+  }
+
+  /**
+   * ironic-inspector's processing of `POST /v1/continue`, reduced to what its default hooks do
+   * (scheduler: cpus, cpu_arch, memory_mb, local_gb; validate_interfaces with add_ports=pxe: a port for
+   * the PXE MAC), then Ironic's inspector interface finishing: power off, boot files removed,
+   * inspect wait -> manageable. Returns the node UUID, or throws a 404 "Could not find a node".
+   */
+  continueInspection(data: JsonObject): string {
+    const inv = (data['inventory'] as JsonObject | undefined) ?? {};
+    const ifaces = ((inv['interfaces'] as JsonObject[] | undefined) ?? []).filter(
+      (i) => typeof i['mac_address'] === 'string',
+    );
+    const macs = ifaces.map((i) => String(i['mac_address']).toLowerCase());
+    const bootMac =
+      typeof data['boot_interface'] === 'string'
+        ? data['boot_interface'].toLowerCase().replace(/^01-/, '').replaceAll('-', ':')
+        : undefined;
+    const waiting = this.#store
+      .listNodes()
+      .filter((n) => n.provision_state === S.INSPECTWAIT || n.provision_state === S.INSPECTING);
+    let node = waiting.find((n) => this.#macs(n.uuid).some((m) => macs.includes(m) || m === bootMac));
+    if (!node && typeof inv['bmc_address'] === 'string') {
+      const byBmc = waiting.filter((n) => n.driver_info['ipmi_address'] === inv['bmc_address']);
+      if (byBmc.length === 1) node = byBmc[0];
+    }
+    if (!node) {
+      throw ApiError.notFound(
+        `Could not find a node for attributes {'bmc_address': ['${String(inv['bmc_address'] ?? '')}'], 'mac': ${JSON.stringify(macs)}}`,
+      );
+    }
+    const uuid = node.uuid;
+    const cpu = (inv['cpu'] as JsonObject | undefined) ?? {};
+    const memory = (inv['memory'] as JsonObject | undefined) ?? {};
+    const disks = ((inv['disks'] as JsonObject[] | undefined) ?? []).filter(
+      (d) => Number(d['size']) >= 4 * 2 ** 30,
+    );
+    const root =
+      (data['root_disk'] as JsonObject | undefined) ??
+      disks.sort((a, b) => Number(a['size']) - Number(b['size']))[0];
+    const props: JsonObject = {};
+    if (cpu['count'] !== undefined) props['cpus'] = Number(cpu['count']);
+    if (cpu['architecture'] !== undefined) props['cpu_arch'] = cpu['architecture'];
+    if (memory['physical_mb'] !== undefined) props['memory_mb'] = Number(memory['physical_mb']);
+    if (root) props['local_gb'] = Math.max(Math.floor(Number(root['size']) / 2 ** 30) - 1, 0);
+    this.#update(uuid, (n) => {
+      n.properties = { ...n.properties, ...props };
+    });
+    const pxeMac = bootMac ?? macs[0];
+    if (pxeMac && !this.#store.getPortByAddress(pxeMac)) {
+      this.#store.insertPort({
+        uuid: randomUUID(),
+        address: pxeMac,
+        node_uuid: uuid,
+        extra: {},
+        local_link_connection: {},
+        pxe_enabled: true,
+        physical_network: null,
+        is_smartnic: false,
+        name: null,
+        portgroup_uuid: null,
+        internal_info: {},
+        created_at: this.#nowIso(),
+        updated_at: null,
+      });
+    }
+    // Inspector knows the node from start_introspection on, which Ironic calls before powering on:
+    // data may arrive while the start is still running; then the start task finishes the job.
+    this.#update(uuid, (n) => {
+      n.driver_internal_info['inspection_data_received'] = true;
+    });
+    if (node.provision_state === S.INSPECTWAIT && !this.#tasks.has(uuid)) {
+      this.#spawn(uuid, 'inspection finish', () => this.#finishInspection(uuid));
+    }
+    return uuid;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Periodic tasks
 
@@ -1339,6 +1494,16 @@ export class Conductor {
         if (now - since > this.#cfg.deployCallbackTimeout * 1000) {
           this.#spawn(node.uuid, 'deploy timeout', async () => {
             this.#failDeploy(node.uuid, `Timeout reached while waiting for callback for node ${node.uuid}`);
+          });
+        }
+      } else if (node.provision_state === S.INSPECTWAIT && this.#cfg.inspectWaitTimeout > 0) {
+        if (now - since > this.#cfg.inspectWaitTimeout * 1000) {
+          this.#spawn(node.uuid, 'inspect timeout', async () => {
+            this.#update(node.uuid, (n) => {
+              n.last_error = 'Timeout reached while inspecting the node';
+              this.#applyEvent(n, 'fail');
+            });
+            await this.powerAction(node.uuid, PowerState.OFF).catch(() => undefined);
           });
         }
       } else if (node.provision_state === S.CLEANWAIT && this.#cfg.cleanCallbackTimeout > 0) {

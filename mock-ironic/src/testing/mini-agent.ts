@@ -14,6 +14,8 @@ export interface MiniAgentOptions {
   stepMs: number;
   /** Called on standby.power_off: the machine powers itself off. */
   powerOff: () => void;
+  /** `ipa-inspection-callback-url` from the kernel command line: post the inventory there first. */
+  inspectionCallbackUrl?: string;
 }
 
 interface Cmd {
@@ -66,6 +68,22 @@ export class MiniAgent {
   }
 
   async #run(): Promise<void> {
+    if (this.#opts.inspectionCallbackUrl) {
+      await fetch(this.#opts.inspectionCallbackUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          inventory: {
+            interfaces: [{ name: 'eth0', mac_address: this.#opts.mac, ipv4_address: '192.0.2.10' }],
+            cpu: { count: 4, architecture: 'x86_64' },
+            memory: { physical_mb: 8192, total: 8 * 2 ** 30 },
+            disks: [{ name: '/dev/vda', size: 21 * 2 ** 30 }],
+            bmc_address: '127.0.0.1',
+          },
+          boot_interface: `01-${this.#opts.mac.replaceAll(':', '-')}`,
+        }),
+      }).catch(() => undefined);
+    }
     // IPA retries lookup until the conductor expects it (404/409 meanwhile).
     while (!this.#stopped) {
       this.lookups++;

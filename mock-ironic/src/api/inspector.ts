@@ -1,0 +1,23 @@
+import { Type } from '@sinclair/typebox';
+import type { App, AppDeps } from './app.ts';
+
+/**
+ * ironic-inspector's ramdisk callback, `POST /v1/continue` (unauthenticated), served by the mock so the
+ * `inspector` inspect interface works without a separate inspector service. The agent finds it through
+ * `ipa-inspection-callback-url` on its kernel command line.
+ */
+export function registerInspectorRoutes(app: App, deps: AppDeps): void {
+  app.post(
+    '/v1/continue',
+    {
+      schema: {
+        body: Type.Object(
+          { inventory: Type.Object({}, { additionalProperties: true }) },
+          { additionalProperties: true },
+        ),
+      },
+      config: { schemaName: 'introspection data' },
+    },
+    async (req) => ({ uuid: deps.conductor.continueInspection(req.body as never) }),
+  );
+}
