@@ -95,7 +95,7 @@ interface Phase {
   serverBusyPct: number;
   /** The bench process (load generator threads) CPU time / wall time, % of one core. */
   loadgenBusyPct: number;
-  /** The server's VmRSS every half second of the window: [ms since start, kB]. */
+  /** The server's VmRSS every 0.1 s of the window: [ms since start, kB]. */
   rssSeries: [number, number][];
 }
 
@@ -115,7 +115,7 @@ async function measure(pid: number, job: Job, workers: number): Promise<Phase> {
       gen0 = process.cpuUsage();
       wall0 = performance.now();
       sample();
-      sampler = setInterval(sample, 500);
+      sampler = setInterval(sample, 100);
     },
     onStop() {
       wall1 = performance.now();
@@ -178,7 +178,7 @@ interface TargetReport {
   setups?: Phase & { rssBeforeKb: number; rssAfterKb: number; count: number };
   steady: ({ clients: number } & Phase)[];
   fleet?: FleetReport;
-  /** VirtualBMC's layout (one process per BMC), estimated from the fresh process: 1,000 × private + shared once. */
+  /** VirtualBMC's layout (one process per BMC), estimated from the fresh process: 1,000 × anonymous + file-backed once. */
   perProcessFleetKb?: number;
   errors: string[];
 }
@@ -276,7 +276,7 @@ async function benchTarget(
 
   if (report.freshFootprint) {
     const f = report.freshFootprint;
-    report.perProcessFleetKb = f.sharedKb + profile.fleet * f.privateKb;
+    report.perProcessFleetKb = f.fileKb + profile.fleet * f.anonKb;
   }
   if (!report.available) return report;
   try {
@@ -295,10 +295,10 @@ async function benchFleet(name: TargetName, nodes: number, fresh?: MemoryFootpri
     return {
       nodes,
       mode: 'extrapolated',
-      rssKb: fresh.sharedKb + nodes * fresh.privateKb,
+      rssKb: fresh.fileKb + nodes * fresh.anonKb,
       note:
         'ipmi_sim serves one BMC per process (its LAN channels lead to one MC); ' +
-        `${nodes} × ${mb(fresh.privateKb)} MB private + ${mb(fresh.sharedKb)} MB shared once, from one process`,
+        `${nodes} × ${mb(fresh.anonKb)} MB anonymous + ${mb(fresh.fileKb)} MB file-backed once, from one process`,
     };
   }
   const basePort = await freePortRange(nodes, ADDRESS);

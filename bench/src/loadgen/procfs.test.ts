@@ -14,17 +14,18 @@ describe('procfs parsing', () => {
     expect(parseKbField('Name:\tnode\nVmPeak:\t  99 kB\nVmRSS:\t   31120 kB\n', 'VmRSS')).toBe(31120);
   });
 
-  it('splits smaps_rollup into private and shared pages', () => {
+  it('splits smaps_rollup into anonymous and file-backed pages', () => {
     const text = [
       '55d0-7ffd ---p 00000000 00:00 0                [rollup]',
       'Rss:               32628 kB',
       'Pss:               30000 kB',
+      'Pss_Anon:          28000 kB',
       'Shared_Clean:       4000 kB',
-      'Shared_Dirty:          8 kB',
-      'Private_Clean:       620 kB',
       'Private_Dirty:     28000 kB',
+      'Anonymous:         28008 kB',
+      'AnonHugePages:         0 kB',
     ].join('\n');
-    expect(parseSmapsRollup(text)).toEqual({ rssKb: 32628, privateKb: 28620, sharedKb: 4008 });
+    expect(parseSmapsRollup(text)).toEqual({ rssKb: 32628, anonKb: 28008, fileKb: 4620 });
   });
 });
 

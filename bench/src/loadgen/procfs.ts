@@ -1,7 +1,7 @@
 // Reading a server's cost from Linux procfs (proc(5)): CPU time from /proc/<pid>/stat fields 14
 // utime and 15 stime (clock ticks, all threads of the process), resident memory from
-// /proc/<pid>/status VmRSS and, for extrapolating many processes, private vs shared pages from
-// /proc/<pid>/smaps_rollup. Parsing is pure; the caller reads the files.
+// /proc/<pid>/status VmRSS and, for extrapolating many processes, anonymous vs file-backed pages
+// from /proc/<pid>/smaps_rollup. Parsing is pure; the caller reads the files.
 import { DecodeError } from '../../../common/src/index.ts';
 
 /** utime + stime in clock ticks. */
@@ -36,17 +36,18 @@ export function parseKbField(text: string, name: string): number {
 
 export interface MemoryFootprint {
   rssKb: number;
-  /** Pages only this process maps: what each further copy of it would add. */
-  privateKb: number;
-  /** Pages shared with other processes (libraries, the interpreter): paid once. */
-  sharedKb: number;
+  /** Anonymous pages (heap, stacks): what each further copy of the process adds. */
+  anonKb: number;
+  /** File-backed pages (the interpreter, libraries): one copy shared by every process that maps them. */
+  fileKb: number;
 }
 
+/**
+ * Splits RSS into anonymous and file-backed pages. Unlike Shared_* / Private_*, this split does not
+ * depend on which other processes happen to map the same libraries at the moment of reading.
+ */
 export function parseSmapsRollup(text: string): MemoryFootprint {
-  const kb = (n: string) => parseKbField(text, n);
-  return {
-    rssKb: kb('Rss'),
-    privateKb: kb('Private_Clean') + kb('Private_Dirty'),
-    sharedKb: kb('Shared_Clean') + kb('Shared_Dirty'),
-  };
+  const rssKb = parseKbField(text, 'Rss');
+  const anonKb = parseKbField(text, 'Anonymous');
+  return { rssKb, anonKb, fileKb: rssKb - anonKb };
 }
