@@ -132,14 +132,13 @@ const BOOT_DEVICE_MAP: Record<string, string> = {
 
 /**
  * Runs ipmitool the way Ironic does (ipmitool.py `_exec_ipmitool`): one process per command, the
- * password through a temporary file (`-f`), no two commands to the same BMC address closer than
- * min_command_interval, and failed commands repeated until command_retry_timeout.
+ * password through a temporary file (`-f`), a command waits until min_command_interval has passed
+ * since the last one to the same BMC address, and failed commands are repeated until
+ * command_retry_timeout.
  */
 export class IpmiTool {
   readonly #cfg: IpmiToolConfig;
   readonly #lastCommand = new Map<string, number>();
-  /** Serialises commands per BMC address so the spacing holds across nodes sharing a BMC. */
-  readonly #queues = new Map<string, Promise<unknown>>();
   readonly calls: IpmiCall[] = [];
   #tmpDir: Promise<string> | undefined;
 
@@ -151,14 +150,12 @@ export class IpmiTool {
     if (this.#tmpDir) await rm(await this.#tmpDir, { recursive: true, force: true });
   }
 
-  exec(info: IpmiDriverInfo, command: string): Promise<string> {
-    const prev = this.#queues.get(info.address) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(() => this.#execWithRetries(info, command));
-    this.#queues.set(info.address, run);
-    return run;
-  }
-
-  async #execWithRetries(info: IpmiDriverInfo, command: string): Promise<string> {
+  /**
+   * Like Ironic, the spacing is a throttle keyed by the BMC *address* (LAST_CMD_TIME[address]), not a
+   * lock: concurrent callers that wait for the same last command fire together, and BMCs that share an
+   * address on different ports share the throttle.
+   */
+  async exec(info: IpmiDriverInfo, command: string): Promise<string> {
     const { timers, minCommandInterval, commandRetryTimeout } = this.#cfg;
     const intervalMs = minCommandInterval * 1000;
     const endTime = timers.now() + commandRetryTimeout * 1000;
