@@ -1,5 +1,5 @@
 // The load generator's frames and keys checked against a real conversation: ipmitool 1.8.19 -C 3
-// `power status` against pyghmi's Bmc (/work/shared/fixtures/ipmi-captures, user admin / password).
+// `power status` against pyghmi's Bmc (test/fixtures, copied from the shared captures; user admin / password).
 // Everything the client computes must reproduce the captured bytes; Rm, Rc, IVs and session IDs come
 // from the capture.
 import { readFileSync } from 'node:fs';
@@ -39,7 +39,7 @@ interface Capture {
 
 const capture = JSON.parse(
   readFileSync(
-    new URL('../../../../shared/fixtures/ipmi-captures/pyghmi-cs3-power-status.json', import.meta.url),
+    new URL('../../../test/fixtures/pyghmi-cs3-power-status.json', import.meta.url),
     'utf8',
   ),
 ) as Capture;
