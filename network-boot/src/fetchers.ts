@@ -46,7 +46,7 @@ export function directoryFetcher(opts: DirectoryFetcherOptions): IpxeFetcher {
       const body = file === undefined ? undefined : await readFile(file, 'utf8').catch(() => undefined);
       if (body === undefined) {
         const error =
-          file === undefined ? 'Connection refused' : 'No such file or directory (http://ipxe.org/2d0c618e)';
+          file === undefined ? 'Connection refused' : 'No such file or directory (http://ipxe.org/2d0c613b)';
         report({ url, kind: 'script', ok: false, error });
         return { ok: false, error };
       }
@@ -58,7 +58,7 @@ export function directoryFetcher(opts: DirectoryFetcherOptions): IpxeFetcher {
       const st = file === undefined ? undefined : await stat(file).catch(() => undefined);
       if (st === undefined || !st.isFile()) {
         const error =
-          file === undefined ? 'Connection refused' : 'No such file or directory (http://ipxe.org/2d0c618e)';
+          file === undefined ? 'Connection refused' : 'No such file or directory (http://ipxe.org/2d0c613b)';
         report({ url, kind: 'image', ok: false, error });
         return { ok: false, error };
       }

@@ -86,13 +86,20 @@ describe('runIpxe against what Ironic writes', () => {
     expect(r.kind === 'boot' && parseKernelArgs(r.kernel.args)['BOOTIF']).toBe(MAC);
   });
 
-  it('no config for any NIC: prints the failure and reboots', async () => {
+  it('no config for any NIC: prints the failure, times out at the prompt and gives up (as the real ROM does)', async () => {
     const r = await runIpxe(`${HTTP}/boot.ipxe`, {
       settings,
       fetcher: memoryFetcher({ [`${HTTP}/boot.ipxe`]: IRONIC_BOOT_IPXE }),
     });
-    expect(r.kind).toBe('reboot');
-    expect(r.output).toContain('PXE boot failed! No configuration found for any of the present NICs.');
+    expect(r.kind).toBe('failed');
+    expect(r.kind === 'failed' && r.reason).toMatch(/^Could not boot image: Connection timed out/);
+    expect(r.output).toEqual(
+      expect.arrayContaining([
+        'PXE boot failed! No configuration found for any of the present NICs.',
+        'Press any key to reboot...',
+        'Could not boot image: Connection timed out (http://ipxe.org/4c22e035)',
+      ]),
+    );
   });
 
   it('kernel missing: retries 10 times, then powers off (the template retry loop)', async () => {
@@ -118,9 +125,20 @@ describe('runIpxe against what Ironic writes', () => {
     ['#!ipxe\nsanboot --no-describe\n', { kind: 'sanboot', target: undefined }],
     ['#!ipxe\nsanboot --drive 0x80\n', { kind: 'sanboot', target: undefined }],
     ['#!ipxe\necho nothing to do\n', { kind: 'failed', reason: 'script ended without booting' }],
-    ['#!ipxe\nfrobnicate\necho unreachable\n', { kind: 'failed', reason: 'script ended without booting' }],
+    [
+      '#!ipxe\nfrobnicate\necho unreachable\n',
+      {
+        kind: 'failed',
+        reason: 'Could not boot image: frobnicate: command not found (script aborted at line 2: frobnicate)',
+      },
+    ],
     ['kernel x\nboot\n', { kind: 'failed', reason: 'not an iPXE script (no #!ipxe line)' }],
-    ['#!ipxe\nboot\n', { kind: 'failed', reason: 'script ended without booting' }],
+    [
+      '#!ipxe\nboot\n',
+      { kind: 'failed', reason: expect.stringMatching(/^Could not boot image: No such file/) },
+    ],
+    ['#!ipxe\nprompt Press a key\n', { kind: 'hang', reason: 'waiting for a key at an iPXE prompt' }],
+    ['#!ipxe\nprompt --timeout 2000 Press a key || exit 5\n', { kind: 'exit', code: 5 }],
     ['#!ipxe\n:a\ngoto a\n', { kind: 'failed', reason: 'gave up after 100 commands' }],
   ])('%j -> %j', async (script, expected) => {
     const r = await runIpxe('http://h/s.ipxe', {
@@ -139,7 +157,7 @@ describe('runIpxe against what Ironic writes', () => {
     expect(r.output).toEqual([
       'http://h/s.ipxe... ok',
       'frobnicate: command not found',
-      'Script aborted at line 2: frobnicate',
+      'Could not boot image: frobnicate: command not found',
     ]);
   });
 

@@ -41,6 +41,8 @@ export type IpxeOutcome =
   | { readonly kind: 'exit'; readonly code: number }
   | { readonly kind: 'reboot' }
   | { readonly kind: 'poweroff' }
+  /** Waits for input that never comes in a lab (a `prompt` without timeout, `shell`): the machine sits there. */
+  | { readonly kind: 'hang'; readonly reason: string }
   | { readonly kind: 'failed'; readonly reason: string };
 
 export type IpxeResult = IpxeOutcome & {
@@ -223,6 +225,9 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
   let images: Loaded[] = [];
   let selected: Loaded | undefined;
   let steps = 0;
+  /** The error of the last failed command, as iPXE reports it when the whole script fails. */
+  let lastError = 'Operation not permitted (http://ipxe.org/410c613c)';
+  let aborted: string | undefined;
   const maxSteps = opts.maxSteps ?? 10_000;
   const maxDepth = opts.maxChainDepth ?? 8;
 
@@ -231,6 +236,7 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
     const r = await opts.fetcher.script(target);
     if (!r.ok) {
       say(`${target}... ${r.error}`);
+      lastError = r.error;
       return r.error;
     }
     say(`${target}... ok`);
@@ -255,6 +261,7 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
     const resolved = resolveIpxeUri(target, base);
     if ('error' in resolved) {
       say(`Could not start download: ${resolved.error}`);
+      lastError = resolved.error;
       return false;
     }
     const full = resolved.url;
@@ -262,6 +269,7 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
     const r = await opts.fetcher.image(full);
     if (!r.ok) {
       say(`${full}... ${r.error}`);
+      lastError = r.error;
       return false;
     }
     say(`${full}... ok`);
@@ -322,6 +330,7 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
         const resolved = resolveIpxeUri(target, script.url);
         if ('error' in resolved) {
           say(`Could not start download: ${resolved.error}`);
+          lastError = resolved.error;
           return { ok: false };
         }
         const s = await fetchScript(resolved.url);
@@ -354,6 +363,7 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
         }
         if (!selected) {
           say('No such image');
+          lastError = 'No such file or directory (http://ipxe.org/2d5c403b)';
           return { ok: false };
         }
         const kernel = selected;
@@ -373,7 +383,22 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
         throw new Stop({ kind: 'reboot' });
       case 'poweroff':
         throw new Stop({ kind: 'poweroff' });
-      case 'prompt':
+      case 'prompt': {
+        // No one presses a key in the lab: a timed prompt times out, which is a failure (as seen
+        // with QEMU's iPXE running Ironic's boot.ipxe: "Press any key to reboot..." then "Could not
+        // boot image: Connection timed out", and the firmware moved on to the disk). Without a
+        // timeout, iPXE waits for ever.
+        const text = args
+          .filter((a, i) => !a.startsWith('-') && !/^(-t|--timeout|-k|--key)$/.test(args[i - 1] ?? ''))
+          .join(' ');
+        if (text) say(text);
+        if (!args.some((a) => a === '--timeout' || a === '-t'))
+          throw new Stop({ kind: 'hang', reason: 'waiting for a key at an iPXE prompt' });
+        lastError = 'Connection timed out (http://ipxe.org/4c22e035)';
+        return { ok: false };
+      }
+      case 'shell':
+        throw new Stop({ kind: 'hang', reason: 'at the iPXE shell' });
       case 'sleep':
       case 'dhcp':
       case 'ifopen':
@@ -393,6 +418,7 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
         return { ok: true };
       default:
         say(`${cmd}: command not found`);
+        lastError = `${cmd}: command not found`;
         return { ok: false };
     }
   };
@@ -430,7 +456,7 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
       // iPXE aborts a script at a command that failed with nothing to catch it; a false test on
       // the left of `&&` (`iseq ${platform} efi && goto efi`) is not a failure of the script.
       if (!ok && lastOp !== '&&') {
-        say(`Script aborted at line ${line.no}: ${line.text}`);
+        aborted = `line ${line.no}: ${line.text}`;
         return false;
       }
     }
@@ -440,7 +466,18 @@ export async function runIpxe(url: string, opts: IpxeRunOptions): Promise<IpxeRe
   try {
     const top = await fetchScript(url);
     if (typeof top === 'string') return { kind: 'failed', reason: top, output, fetched };
-    await run(top, 0);
+    if (!(await run(top, 0))) {
+      // What iPXE prints when the script it was given fails; it then tries its next network
+      // device and finally returns to the firmware.
+      const reason = `Could not boot image: ${lastError}`;
+      say(reason);
+      return {
+        kind: 'failed',
+        reason: aborted ? `${reason} (script aborted at ${aborted})` : reason,
+        output,
+        fetched,
+      };
+    }
     return { kind: 'failed', reason: 'script ended without booting', output, fetched };
   } catch (e) {
     if (e instanceof Stop) return { ...e.outcome, output, fetched };

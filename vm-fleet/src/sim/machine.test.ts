@@ -345,11 +345,45 @@ describe('network boot', () => {
     expect(m.serial.text()).toContain('DEPLOYED-IMAGE-BOOTED');
   });
 
-  it("no config for this node: Ironic's boot.ipxe says so and reboots into PXE again", async () => {
-    const { m } = machine(2, {}, { bootOrder: ['pxe', 'disk'] });
+  it("no config for this node: Ironic's boot.ipxe says so, its prompt times out, the firmware boots the disk", async () => {
+    // What QEMU's real iPXE ROM did with the same boot.ipxe and no pxelinux.cfg entry.
+    const { m, events } = machine(2, {}, { bootOrder: ['pxe', 'disk'] });
+    m.disks[0]!.write(deployedImage);
     await m.powerOn();
-    await until(m, (e) => e.type === 'post' && m.bootCount === 2);
+    await until(m, osReached('Debian GNU/Linux 12'));
     expect(m.serial.text()).toContain('PXE boot failed! No configuration found for any of the present NICs.');
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: 'boot-failed',
+        reason: expect.stringContaining('pxe: Could not boot image: Connection timed out'),
+      }),
+    );
+  });
+
+  it('a prompt without timeout holds the machine in iPXE until a reset', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bmlab-sim-prompt-'));
+    await writeFile(join(dir, 'p.ipxe'), '#!ipxe\nprompt Press any key\n');
+    const { m, events } = machine(
+      5,
+      {
+        network: createSimBootNetwork({
+          policy: { nextServer: '10.77.0.1', scriptUrl: 'http://h/p.ipxe' },
+          pool: new LeasePool({ range: ['10.77.0.100', '10.77.0.250'] }),
+          fetcher: directoryFetcher({ http: [{ urlPrefix: 'http://h/', dir }] }),
+        }),
+      },
+      { bootOrder: ['pxe', 'disk'] },
+    );
+    m.disks[0]!.write(deployedImage);
+    await m.powerOn();
+    await until(m, (e) => e.type === 'network-boot' && e.step === 'hang');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(m.runState()).toBe('pxe');
+    expect(events.some((e) => e.type === 'os-reached')).toBe(false);
+    m.setBootOverride({ device: 'disk', persistent: false, mode: 'bios' });
+    await m.reset();
+    await until(m, osReached());
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('a local-boot config (sanboot) boots the disk through iPXE', async () => {

@@ -414,6 +414,14 @@ export class SimMachine implements Machine {
         throw new PoweredOff();
       case 'failed':
         return { booted: false, reason: result.reason };
+      case 'hang':
+        // Waiting for a key nobody presses: the machine stays here until power off or reset.
+        this.#step('hang', result.reason);
+        await new Promise<never>((_, reject) => {
+          if (signal.aborted) reject(signal.reason);
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        });
+        throw new PoweredOff();
     }
   }
 
