@@ -305,4 +305,35 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
       ironic.conductor.config.ipmi.commandRetryTimeout = saved;
     }
   }, 60_000);
+
+  it('syncs power state periodically: a machine that switched itself off is switched back on', async () => {
+    const n = await api('POST', '/v1/nodes', {
+      driver: 'ipmi',
+      name: 'sync',
+      driver_info: {
+        ipmi_address: '127.0.0.1',
+        ipmi_port: bmc.port,
+        ipmi_username: 'admin',
+        ipmi_password: 'password',
+      },
+    });
+    const uuid = n.body.uuid as string;
+    await api('PUT', `/v1/nodes/${uuid}/management/boot_device`, { boot_device: 'disk', persistent: true });
+    await api('PUT', `/v1/nodes/${uuid}/states/provision`, { target: 'manage' });
+    await waitFor(uuid, 'manageable');
+    await api('PUT', `/v1/nodes/${uuid}/states/power`, { target: 'power on' });
+    await ironic.conductor.idle();
+    expect((await api('GET', `/v1/nodes/${uuid}`)).body.power_state).toBe('power on');
+
+    bmc.powerOffFromInside();
+    const off = bmc.events.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bmc.events.slice(off - 1).some((e) => e.event === 'power' && e.state === 'off')).toBe(true);
+    // force_power_state_during_sync: the recorded state wins, the hardware is set back.
+    await ironic.conductor.syncPowerStates();
+    await ironic.conductor.idle();
+    expect(bmc.events.at(-1)).toMatchObject({ event: 'power', state: 'on' });
+    const after = (await api('GET', `/v1/nodes/${uuid}`)).body;
+    expect(after).toMatchObject({ power_state: 'power on', maintenance: false });
+  }, 30_000);
 });
