@@ -306,6 +306,26 @@ describe('provision state API', () => {
     expect(store.getNode(String(n['uuid']))?.reservation).toBeNull();
   });
 
+  it('cleans manually back to manageable and rebuilds an active node', async () => {
+    await createNode({ driver: 'fake-hardware', name: 'm' });
+    await provision('m', 'manage');
+    await conductor.idle();
+    const clean = await provision('m', 'clean', {
+      clean_steps: [{ interface: 'deploy', step: 'erase_devices_metadata' }],
+    });
+    expect(clean.statusCode, clean.body).toBe(202);
+    await conductor.idle();
+    const after = (await app.inject({ url: '/v1/nodes/m/states', headers: V })).json();
+    expect(after).toMatchObject({ provision_state: 'manageable', target_provision_state: null });
+    await provision('m', 'provide');
+    await conductor.idle();
+    await provision('m', 'active');
+    await conductor.idle();
+    expect((await provision('m', 'rebuild')).statusCode).toBe(202);
+    await conductor.idle();
+    expect((await app.inject({ url: '/v1/nodes/m', headers: V })).json().provision_state).toBe('active');
+  });
+
   it('answers invalid transitions with 400 and Ironic message', async () => {
     const n = await createNode({ driver: 'ipmi', name: 'e' });
     const res = await provision('e', 'provide');
