@@ -19,8 +19,22 @@ export function hmacWith(alg: HmacHash, key: Buffer): Mac {
     ipad[i] = (ipad[i] as number) ^ (k[i] as number);
     opad[i] = (opad[i] as number) ^ (k[i] as number);
   }
+  // Scratch buffers keyed pads already in place: one copy of the message per call, no concat.
+  let scratch = Buffer.alloc(BLOCK + 256);
+  ipad.copy(scratch);
+  const outer = Buffer.alloc(BLOCK + 64);
+  opad.copy(outer);
   return (...parts) => {
-    const inner = hash(alg, Buffer.concat([ipad, ...parts]), 'buffer');
-    return hash(alg, Buffer.concat([opad, inner]), 'buffer');
+    let len = BLOCK;
+    for (const p of parts) len += p.length;
+    if (len > scratch.length) {
+      scratch = Buffer.alloc(len * 2);
+      ipad.copy(scratch);
+    }
+    let at = BLOCK;
+    for (const p of parts) at += p.copy(scratch, at);
+    const inner = hash(alg, scratch.subarray(0, len), 'buffer');
+    inner.copy(outer, BLOCK);
+    return hash(alg, outer.subarray(0, BLOCK + inner.length), 'buffer');
   };
 }

@@ -74,10 +74,42 @@ export function decodeRequest(r: Reader): IpmiRequest {
   };
 }
 
+/** Writes the six header bytes and the data, each checksum computed over what was written. */
+function encodeFrame(
+  w: Writer,
+  b0: number,
+  b1: number,
+  b3: number,
+  b4: number,
+  b5: number,
+  cc: number | undefined,
+  data: Buffer,
+): void {
+  w.u8(b0)
+    .u8(b1)
+    .u8(-(b0 + b1) & 0xff);
+  w.u8(b3).u8(b4).u8(b5);
+  let sum = b3 + b4 + b5;
+  if (cc !== undefined) {
+    w.u8(cc);
+    sum += cc;
+  }
+  w.bytes(data);
+  for (let i = 0; i < data.length; i++) sum += data[i] as number;
+  w.u8(-sum & 0xff);
+}
+
 export function encodeRequest(m: IpmiRequest, w: Writer): void {
-  const head = Buffer.from([m.rsAddr, (m.netFn << 2) | m.rsLun]);
-  const body = Buffer.concat([Buffer.from([m.rqAddr, (m.rqSeq << 2) | m.rqLun, m.cmd]), m.data]);
-  w.bytes(head).u8(checksum(head)).bytes(body).u8(checksum(body));
+  encodeFrame(
+    w,
+    m.rsAddr,
+    (m.netFn << 2) | m.rsLun,
+    m.rqAddr,
+    (m.rqSeq << 2) | m.rqLun,
+    m.cmd,
+    undefined,
+    m.data,
+  );
 }
 
 export const encodedLengthRequest = (m: IpmiRequest): number => 7 + m.data.length;
@@ -108,9 +140,7 @@ export function decodeResponse(r: Reader): IpmiResponse {
 }
 
 export function encodeResponse(m: IpmiResponse, w: Writer): void {
-  const head = Buffer.from([m.rqAddr, (m.netFn << 2) | m.rqLun]);
-  const body = Buffer.concat([Buffer.from([m.rsAddr, (m.rqSeq << 2) | m.rsLun, m.cmd, m.cc]), m.data]);
-  w.bytes(head).u8(checksum(head)).bytes(body).u8(checksum(body));
+  encodeFrame(w, m.rqAddr, (m.netFn << 2) | m.rqLun, m.rsAddr, (m.rqSeq << 2) | m.rsLun, m.cmd, m.cc, m.data);
 }
 
 export const encodedLengthResponse = (m: IpmiResponse): number => 8 + m.data.length;

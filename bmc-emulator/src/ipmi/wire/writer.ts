@@ -51,8 +51,13 @@ export class Writer {
     this.#len += n;
     return this;
   }
-  /** A copy of what was written. */
+  /** What was written (a view: the writer must not be used afterwards). */
   finish(): Buffer {
-    return Buffer.from(this.#buf.subarray(0, this.#len));
+    return this.#buf.subarray(0, this.#len);
+  }
+
+  /** The byte at `i` of what was written so far (for checksums over a written range). */
+  at(i: number): number {
+    return this.#buf[i] as number;
   }
 }
