@@ -293,6 +293,9 @@ export function registerNodeRoutes(app: App, deps: AppDeps): void {
     const eq = (key: keyof NodeRecord, value: string | undefined) => {
       if (value !== undefined) nodes = nodes.filter((n) => n[key] === value);
     };
+    if (q.provision_state !== undefined && !(Object.values(S) as string[]).includes(q.provision_state)) {
+      throw ApiError.badRequest(`Provision state "${q.provision_state}" is not valid`);
+    }
     eq('provision_state', q.provision_state);
     eq('driver', q.driver);
     eq('resource_class', q.resource_class);
@@ -546,7 +549,7 @@ export function registerNodeRoutes(app: App, deps: AppDeps): void {
         adopt: 17,
         rescue: 38,
         unrescue: 38,
-        undeploy: 65,
+        undeploy: 73,
         deploy: 73,
       };
       if ((verbMin[target] ?? 0) > req.apiVersion.minor)
