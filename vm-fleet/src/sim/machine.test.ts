@@ -327,14 +327,34 @@ describe('network boot', () => {
     }
   });
 
-  it.each<[string, Partial<SimMachineOptions>]>([
-    ['no DHCP server at all', { network: undefined as never }],
+  it.each<[string, () => Partial<SimMachineOptions>]>([
+    ['no DHCP server at all', () => ({ network: undefined as never })],
     [
       'the DHCP server ignores this MAC',
-      { network: network({ [defaultMachineSpec(1).nics[0]!.mac]: { ignore: true } }) },
+      () => ({ network: network({ [defaultMachineSpec(1).nics[0]!.mac]: { ignore: true } }) }),
+    ],
+    [
+      'the boot script is missing (HTTP 404)',
+      () => ({
+        network: createSimBootNetwork({
+          policy: { nextServer: '10.77.0.1', scriptUrl: `${HTTP}/missing.ipxe` },
+          pool: new LeasePool({ range: ['10.77.0.100', '10.77.0.250'] }),
+          fetcher: directoryFetcher({ http: [{ urlPrefix: `${HTTP}/`, dir: root }] }),
+        }),
+      }),
+    ],
+    [
+      'fetching the script throws (connection reset)',
+      () => {
+        const n = network();
+        const reset = async (): Promise<never> => {
+          throw new Error('read ECONNRESET');
+        };
+        return { network: { dhcp: (req) => n.dhcp(req), fetcher: { script: reset, image: reset } } };
+      },
     ],
   ])('falls through to the disk when %s', async (_name, opts) => {
-    const { m, events } = machine(1, opts, { bootOrder: ['pxe', 'disk'] });
+    const { m, events } = machine(1, opts(), { bootOrder: ['pxe', 'disk'] });
     m.disks[0]!.write(deployedImage);
     await m.powerOn();
     await until(m, osReached('Debian GNU/Linux 12'));

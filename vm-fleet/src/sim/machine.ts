@@ -359,7 +359,7 @@ export class SimMachine implements Machine {
       : `tftp://${ipxeOffer.answer.nextServer ?? ipxeOffer.server}/${file}`;
     this.#step('script', scriptUrl);
 
-    const result: IpxeResult = await runIpxe(scriptUrl, {
+    const result: IpxeResult = await this.#runScript(scriptUrl, {
       settings: ipxeSettings({
         macs: this.spec.nics.map((n) => n.mac),
         ip: ipxeOffer.address,
@@ -422,6 +422,17 @@ export class SimMachine implements Machine {
           signal.addEventListener('abort', () => reject(signal.reason), { once: true });
         });
         throw new PoweredOff();
+    }
+  }
+
+  /** A fetcher that throws is a network failure to iPXE, not a crash of the machine. */
+  async #runScript(url: string, opts: Parameters<typeof runIpxe>[1]): Promise<IpxeResult> {
+    try {
+      return await runIpxe(url, opts);
+    } catch (e) {
+      const reason = `Could not boot image: ${(e as Error).message}`;
+      this.serial.println(reason);
+      return { kind: 'failed', reason, output: [], fetched: [url] };
     }
   }
 
