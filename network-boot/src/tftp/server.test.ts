@@ -133,8 +133,10 @@ describe('TftpServer protocol details (raw client)', () => {
       port,
       '127.0.0.1',
     );
-    await new Promise((r) => setTimeout(r, 350)); // OACK, then one retransmission after 200 ms
-    expect(got.map((g) => g.p.op)).toEqual(['oack', 'oack']);
+    // OACK, then a retransmission every 200 ms while it stays unacknowledged
+    for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(got.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(got.map((g) => g.p.op))).toEqual(new Set(['oack']));
     const tid = got[0]!.port;
     stranger.send(encodeTftp({ op: 'ack', block: 0 }), tid, '127.0.0.1');
     client.send(encodeTftp({ op: 'ack', block: 0 }), tid, '127.0.0.1');
@@ -142,7 +144,8 @@ describe('TftpServer protocol details (raw client)', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(strangerGot).toEqual([{ op: 'error', code: 5, message: 'unknown transfer ID' }]);
     const data = got.filter((g) => g.p.op === 'data');
-    expect(data.map((g) => g.p.op === 'data' && g.p.block)).toEqual([1]);
+    // DATA 1 once per ACK 0 received in time: the duplicate ACK must not produce DATA 2
+    expect(new Set(data.map((g) => g.p.op === 'data' && g.p.block))).toEqual(new Set([1]));
     expect(data[0]?.p.op === 'data' && data[0].p.data.length).toBe(1024);
     client.send(encodeTftp({ op: 'error', code: 0, message: 'bye' }), tid, '127.0.0.1');
     await new Promise((r) => setTimeout(r, 50));
