@@ -1,0 +1,236 @@
+/**
+ * The lab runtime: the one place where components are wired together (DESIGN.md). A lab is a sim
+ * fleet, one virtual BMC per machine, the network-boot services, an emulated agent started each
+ * time a machine boots the agent ramdisk, and optionally a mock Ironic — all in this process.
+ *
+ *   machine PXE-boots ──▶ DHCP decision ──▶ boot script from the HTTP boot root (written by Ironic)
+ *        └─ ramdisk "boots" ──▶ Agent(kernel args) looks up + heartbeats to ipa-api-url
+ *   machine powers off or reboots ──▶ that agent stops (a new boot is a new agent, new token)
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from '../../agent/src/index.ts';
+import { Bmc, BmcEndpoint, createBmcState } from '../../bmc-emulator/src/index.ts';
+import { ConfigError, createLogger } from '../../common/src/index.ts';
+import { MockIronic } from '../../mock-ironic/src/index.ts';
+import { directoryFetcher, LeasePool, startBootHttp } from '../../network-boot/src/index.ts';
+import {
+  createSimBootNetwork,
+  defaultMachineSpec,
+  type RamdiskBoot,
+  SimFleet,
+  type SimMachine,
+} from '../../vm-fleet/src/index.ts';
+import { SimHost } from './sim-host.ts';
+
+const log = createLogger('lab');
+
+export interface LabOptions {
+  readonly nodes: number;
+  /** Where the lab keeps its files; omitted = a temporary directory removed at stop. */
+  readonly stateDir?: string;
+  readonly bmc?: {
+    readonly address?: string;
+    /** Node i listens on basePort + i; 0 = any free port per node. */
+    readonly basePort?: number;
+    readonly user?: string;
+    readonly password?: string;
+    readonly vendor?: string;
+  };
+  /** Multiplies every sim delay (POST, DHCP, downloads); 1 = realistic. */
+  readonly timeScale?: number;
+  readonly seed?: number;
+  /** Port of the HTTP boot root server (0 = any). */
+  readonly httpPort?: number;
+  /** Start a mock Ironic in the lab (its boot files land in the lab's HTTP boot root). */
+  readonly mockIronic?: {
+    readonly port?: number;
+    readonly minCommandInterval?: number;
+    readonly automatedClean?: boolean;
+    readonly syncPowerStateInterval?: number;
+    readonly checkProvisionStateInterval?: number;
+    readonly postDeployGetPowerStateRetryInterval?: number;
+  };
+  readonly agent?: { readonly heartbeatIntervalMs?: number };
+}
+
+export interface LabNode {
+  readonly name: string;
+  readonly index: number;
+  readonly machine: SimMachine;
+  readonly bmc: Bmc;
+  readonly endpoint: BmcEndpoint;
+  /** The agent of the present ramdisk boot, if the machine runs one. */
+  agent: Agent | undefined;
+  /** How many times an agent started on this node. */
+  agentBoots: number;
+}
+
+export class Lab {
+  readonly nodes: readonly LabNode[];
+  readonly stateDir: string;
+  readonly httpRoot: string;
+  readonly httpUrl: string;
+  readonly ironic: MockIronic | undefined;
+  readonly #closers: (() => Promise<void>)[];
+  readonly #tempDir: boolean;
+
+  private constructor(p: {
+    nodes: LabNode[];
+    stateDir: string;
+    httpRoot: string;
+    httpUrl: string;
+    ironic: MockIronic | undefined;
+    closers: (() => Promise<void>)[];
+    tempDir: boolean;
+  }) {
+    this.nodes = p.nodes;
+    this.stateDir = p.stateDir;
+    this.httpRoot = p.httpRoot;
+    this.httpUrl = p.httpUrl;
+    this.ironic = p.ironic;
+    this.#closers = p.closers;
+    this.#tempDir = p.tempDir;
+  }
+
+  get ironicUrl(): string | undefined {
+    return this.ironic?.url;
+  }
+
+  node(name: string): LabNode | undefined {
+    return this.nodes.find((n) => n.name === name);
+  }
+
+  static async start(o: LabOptions): Promise<Lab> {
+    if (!Number.isInteger(o.nodes) || o.nodes < 1)
+      throw new ConfigError('nodes', 'must be a whole number of at least 1');
+    const tempDir = o.stateDir === undefined;
+    const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'bmlab-'));
+    const httpRoot = join(stateDir, 'httpboot');
+    mkdirSync(httpRoot, { recursive: true });
+    const closers: (() => Promise<void>)[] = [];
+    const closeAll = async () => {
+      for (const c of closers.splice(0).reverse())
+        await c().catch((err: unknown) => log.warn(`stop: ${String(err)}`));
+    };
+    try {
+      const http = await startBootHttp({ root: httpRoot }, { port: o.httpPort ?? 0 });
+      closers.push(http.close);
+
+      const nodes: LabNode[] = [];
+      const byMachine = new Map<SimMachine, LabNode>();
+      const network = createSimBootNetwork({
+        policy: { nextServer: '10.77.0.1', scriptUrl: `${http.url}/boot.ipxe` },
+        pool: new LeasePool({ range: ['10.77.0.10', '10.77.255.250'], reserved: ['10.77.0.1'] }),
+        // The sim reads the boot root directly: the same files a real NIC would fetch over HTTP.
+        fetcher: directoryFetcher({ http: [{ urlPrefix: `${http.url}/`, dir: httpRoot }] }),
+      });
+      const fleet = new SimFleet({
+        count: o.nodes,
+        specFor: (i) => defaultMachineSpec(i),
+        network,
+        timeScale: o.timeScale ?? 1,
+        ...(o.seed === undefined ? {} : { seed: o.seed }),
+        onRamdiskBoot: (boot) => {
+          const n = byMachine.get(boot.machine);
+          if (n !== undefined) void startAgent(n, boot, o);
+        },
+      });
+      closers.push(async () => {
+        for (const n of nodes) await n.agent?.stop();
+        await fleet.powerOffAll();
+      });
+
+      const bmcAddress = o.bmc?.address ?? '127.0.0.1';
+      for (const [i, machine] of fleet.machines.entries()) {
+        const bmc = new Bmc({
+          state: createBmcState({
+            name: machine.id,
+            username: o.bmc?.user ?? 'admin',
+            password: o.bmc?.password ?? 'password',
+            vendor: o.bmc?.vendor ?? 'generic',
+          }),
+          machine,
+        });
+        const base = o.bmc?.basePort ?? 0;
+        const endpoint = await BmcEndpoint.listen(bmc, {
+          address: bmcAddress,
+          port: base === 0 ? 0 : base + i,
+        });
+        closers.push(() => endpoint.close());
+        const node: LabNode = {
+          name: machine.id,
+          index: i,
+          machine,
+          bmc,
+          endpoint,
+          agent: undefined,
+          agentBoots: 0,
+        };
+        // The ramdisk's OS goes away with the power or a reboot, and its agent with it.
+        machine.subscribe((e) => {
+          if ((e.type === 'power' && e.state === 'off') || e.type === 'post') stopAgent(node);
+        });
+        nodes.push(node);
+        byMachine.set(machine, node);
+      }
+
+      let ironic: MockIronic | undefined;
+      if (o.mockIronic !== undefined) {
+        const m = o.mockIronic;
+        ironic = new MockIronic({
+          port: m.port ?? 0,
+          stateDir,
+          httpRoot,
+          httpUrl: http.url,
+          conductor: {
+            ipmi: { minCommandInterval: m.minCommandInterval ?? 1, commandRetryTimeout: 60 },
+            automatedClean: m.automatedClean ?? false,
+            syncPowerStateInterval: m.syncPowerStateInterval ?? 60,
+            checkProvisionStateInterval: m.checkProvisionStateInterval ?? 10,
+            postDeployGetPowerStateRetryInterval: m.postDeployGetPowerStateRetryInterval ?? 1,
+          },
+        });
+        await ironic.start();
+        const started = ironic;
+        closers.push(() => started.stop());
+      }
+      return new Lab({ nodes, stateDir, httpRoot, httpUrl: http.url, ironic, closers, tempDir });
+    } catch (err) {
+      await closeAll();
+      throw err;
+    }
+
+    function stopAgent(n: LabNode): void {
+      const a = n.agent;
+      n.agent = undefined;
+      if (a !== undefined) void a.stop();
+    }
+
+    async function startAgent(n: LabNode, boot: RamdiskBoot, opts: LabOptions): Promise<void> {
+      stopAgent(n);
+      const agent = new Agent({
+        cmdline: boot.cmdline,
+        host: new SimHost(n.machine, { bmcAddress: n.endpoint.address.address, ipv4: [boot.ip] }),
+        ...(opts.agent?.heartbeatIntervalMs === undefined
+          ? {}
+          : { heartbeatIntervalMs: opts.agent.heartbeatIntervalMs }),
+      });
+      n.agent = agent;
+      n.agentBoots++;
+      try {
+        await agent.start();
+      } catch (err) {
+        log.warn(`${n.name}: agent did not start: ${String(err)}`);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.#closers.splice(0).reverse()) {
+      await c().catch((err: unknown) => log.warn(`stop: ${String(err)}`));
+    }
+    if (this.#tempDir) rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}
