@@ -1,0 +1,15 @@
+export { buildRedfishApp, type RedfishApp, type RedfishAppOptions, type TlsMaterial } from './app.ts';
+export { BOOT_TARGETS, bootFromOverride } from './boot.ts';
+export { RedfishError } from './errors.ts';
+export { type ChassisReadings, chassisReadings, RESET_TYPES, type ResetType } from './power.ts';
+export { type RedfishListenOptions, RedfishServer, selfSignedCertificate } from './server.ts';
+export {
+  type BiosValue,
+  MEDIA_SLOTS,
+  type MediaSlot,
+  type MediaState,
+  RedfishSystem,
+  type RedfishSystemEvent,
+  type RedfishSystemOptions,
+  uuidFromName,
+} from './system.ts';

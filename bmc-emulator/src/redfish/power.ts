@@ -1,0 +1,79 @@
+/**
+ * `#ComputerSystem.Reset` (Resource.ResetType) onto the machine, as sushy-tools' drivers do it, and
+ * the chassis readings that follow the power state.
+ */
+import type { Machine } from '../../../vm-fleet/src/index.ts';
+import { Errors } from './errors.ts';
+
+export const RESET_TYPES = [
+  'On',
+  'ForceOff',
+  'GracefulShutdown',
+  'GracefulRestart',
+  'ForceRestart',
+  'Nmi',
+  'PushPowerButton',
+] as const;
+export type ResetType = (typeof RESET_TYPES)[number];
+
+export function isResetType(v: unknown): v is ResetType {
+  return typeof v === 'string' && (RESET_TYPES as readonly string[]).includes(v);
+}
+
+/**
+ * Runs a reset type. Only a guest that honours ACPI powers off on GracefulShutdown (the request is
+ * accepted either way, as a BMC presses the button and cannot know); GracefulRestart is the button
+ * press followed by power on once the guest went down. An NMI needs a running machine: 409.
+ */
+export async function runReset(machine: Machine, type: ResetType): Promise<void> {
+  const on = machine.powerState() === 'on';
+  switch (type) {
+    case 'On':
+      if (!on) await machine.powerOn();
+      return;
+    case 'ForceOff':
+      if (on) await machine.powerOff();
+      return;
+    case 'GracefulShutdown':
+      if (on) await machine.softOff();
+      return;
+    case 'GracefulRestart':
+      if (on && (await machine.softOff()).accepted) await machine.powerOn();
+      return;
+    case 'ForceRestart':
+      // A powered-off machine comes up, as a reset line on a real board does after power good.
+      if (on) await machine.reset();
+      else await machine.powerOn();
+      return;
+    case 'Nmi':
+      if (!on)
+        throw Errors.conflict('The system is powered off: a diagnostic interrupt needs a running system.');
+      await machine.diagnosticInterrupt();
+      return;
+    case 'PushPowerButton':
+      if (on) await machine.softOff();
+      else await machine.powerOn();
+      return;
+  }
+}
+
+/** One reading set for Chassis Power and Thermal; the IPMI sensors can read the same function. */
+export interface ChassisReadings {
+  readonly powerConsumedWatts: number;
+  readonly cpuTempCelsius: number;
+  readonly inletTempCelsius: number;
+  readonly fanRpm: number;
+}
+
+/** Idle draw of a small server: a base plus a share per CPU; 0 W, ambient temperature and still fans when off. */
+export function chassisReadings(machine: Machine): ChassisReadings {
+  const inletTempCelsius = 24;
+  if (machine.powerState() === 'off')
+    return { powerConsumedWatts: 0, cpuTempCelsius: inletTempCelsius, inletTempCelsius, fanRpm: 0 };
+  return {
+    powerConsumedWatts: 90 + 8 * machine.spec.cpus,
+    cpuTempCelsius: 41 + Math.min(machine.spec.cpus, 16),
+    inletTempCelsius,
+    fanRpm: 4200,
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * What a Redfish BMC keeps beside the machine: BIOS attributes (current and pending, DSP0266 §9.9
+ * "settings resource"), the virtual media slots and the system's identity. Power and boot override
+ * are never kept here — they are read from the `Machine` on every request, so IPMI and Redfish act on
+ * one machine state.
+ */
+import { createHash } from 'node:crypto';
+import { createLogger } from '../../../common/src/index.ts';
+import type { Machine, MachineEvent } from '../../../vm-fleet/src/index.ts';
+
+const log = createLogger('bmc:redfish:system');
+
+export type BiosValue = string | number | boolean;
+
+/** Virtual media devices per manager, as sushy-tools offers them (`Cd` and `Floppy`). */
+export const MEDIA_SLOTS = {
+  Cd: { name: 'Virtual CD', mediaTypes: ['CD', 'DVD'] },
+  Floppy: { name: 'Virtual Removable Media', mediaTypes: ['Floppy', 'USBStick'] },
+} as const;
+export type MediaSlot = keyof typeof MEDIA_SLOTS;
+
+export interface MediaState {
+  readonly image: string | null;
+  readonly imageName: string | null;
+  readonly inserted: boolean;
+  readonly writeProtected: boolean;
+}
+
+export const EMPTY_MEDIA: MediaState = {
+  image: null,
+  imageName: null,
+  inserted: false,
+  writeProtected: true,
+};
+
+/** What the lab watches: media changes, and a boot from the virtual CD (the lab then boots that ISO). */
+export type RedfishSystemEvent =
+  | { readonly type: 'media'; readonly slot: MediaSlot; readonly media: MediaState }
+  | { readonly type: 'media-boot'; readonly slot: MediaSlot; readonly image: string }
+  | { readonly type: 'bios-applied'; readonly attributes: Readonly<Record<string, BiosValue>> };
+
+export interface RedfishSystemOptions {
+  /** The path segment in `/redfish/v1/Systems/<id>` (sushy-tools: the libvirt domain name or UUID). */
+  readonly id: string;
+  readonly machine: Machine;
+  readonly uuid?: string;
+  readonly manufacturer?: string;
+  readonly model?: string;
+  readonly serialNumber?: string;
+  /** Extra or overriding BIOS attributes; the registry is the union of the defaults and these. */
+  readonly biosAttributes?: Readonly<Record<string, BiosValue>>;
+}
+
+/** A stable RFC 4122 v5-style UUID from the system's name (the IPMI side derives its GUID the same way). */
+export function uuidFromName(name: string): string {
+  const g = Buffer.from(createHash('sha1').update(`bmlab:system:${name}`).digest().subarray(0, 16));
+  g[6] = ((g[6] as number) & 0x0f) | 0x50;
+  g[8] = ((g[8] as number) & 0x3f) | 0x80;
+  const h = g.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** BIOS attributes as sushy-tools' fake and libvirt drivers start with, sized from the machine. */
+export function defaultBiosAttributes(machine: Machine): Record<string, BiosValue> {
+  const mode = machine.bootOverride().mode;
+  return {
+    BootMode: mode === 'uefi' ? 'Uefi' : 'Bios',
+    EmbeddedSata: 'Raid',
+    L2Cache: '10x256 KB',
+    NicBoot1: 'NetworkBoot',
+    NumCores: String(machine.spec.cpus),
+    ProcTurboMode: 'Enabled',
+    QuietBoot: true,
+    SecureBootStatus: 'Disabled',
+    SerialNumber: `BMLAB-${machine.spec.name}`,
+    SysPassword: '',
+  };
+}
+
+type Listener = (e: RedfishSystemEvent) => void;
+
+export class RedfishSystem {
+  readonly id: string;
+  readonly machine: Machine;
+  readonly uuid: string;
+  readonly manufacturer: string;
+  readonly model: string;
+  readonly serialNumber: string;
+  #bios: Record<string, BiosValue>;
+  #pending: Record<string, BiosValue> = {};
+  #biosAppliedAt: string | undefined;
+  readonly #media = new Map<MediaSlot, MediaState>();
+  readonly #listeners = new Set<Listener>();
+  readonly #unsubscribe: () => void;
+
+  constructor(o: RedfishSystemOptions) {
+    this.id = o.id;
+    this.machine = o.machine;
+    this.uuid = o.uuid ?? uuidFromName(o.machine.spec.name);
+    this.manufacturer = o.manufacturer ?? 'bmlab';
+    this.model = o.model ?? 'bmlab virtual machine';
+    this.serialNumber = o.serialNumber ?? `BMLAB-${o.machine.spec.name}`;
+    this.#bios = { ...defaultBiosAttributes(o.machine), ...o.biosAttributes };
+    for (const slot of Object.keys(MEDIA_SLOTS) as MediaSlot[]) this.#media.set(slot, EMPTY_MEDIA);
+    this.#unsubscribe = o.machine.subscribe((e) => this.#onMachine(e));
+  }
+
+  /** Stops following the machine (the system is being removed from its service). */
+  close(): void {
+    this.#unsubscribe();
+    this.#listeners.clear();
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  biosAttributes(): Readonly<Record<string, BiosValue>> {
+    return this.#bios;
+  }
+
+  /** Attributes written to `Bios/Settings` and not yet applied (they apply at the next POST). */
+  pendingBiosAttributes(): Readonly<Record<string, BiosValue>> {
+    return this.#pending;
+  }
+
+  biosAppliedAt(): string | undefined {
+    return this.#biosAppliedAt;
+  }
+
+  /** Records pending BIOS attributes; the caller has checked names and types against `biosAttributes()`. */
+  setPendingBios(attrs: Readonly<Record<string, BiosValue>>): void {
+    this.#pending = { ...this.#pending, ...attrs };
+  }
+
+  media(slot: MediaSlot): MediaState {
+    return this.#media.get(slot) ?? EMPTY_MEDIA;
+  }
+
+  insertMedia(slot: MediaSlot, image: string, writeProtected: boolean, inserted = true): void {
+    const imageName = image.split(/[/?#]/).filter(Boolean).at(-1) ?? image;
+    this.#setMedia(slot, { image, imageName, inserted, writeProtected });
+  }
+
+  ejectMedia(slot: MediaSlot): void {
+    this.#setMedia(slot, EMPTY_MEDIA);
+  }
+
+  #setMedia(slot: MediaSlot, media: MediaState): void {
+    this.#media.set(slot, media);
+    this.#emit({ type: 'media', slot, media });
+  }
+
+  #emit(e: RedfishSystemEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        log.warn('listener failed on %s: %s', e.type, (err as Error).message);
+      }
+    }
+  }
+
+  #onMachine(e: MachineEvent): void {
+    if (e.type === 'post') {
+      // sushy-tools and real BMCs apply pending BIOS settings during POST, whoever reset the machine.
+      if (Object.keys(this.#pending).length > 0) {
+        this.#bios = { ...this.#bios, ...this.#pending };
+        const attributes = this.#pending;
+        this.#pending = {};
+        this.#biosAppliedAt = new Date().toISOString();
+        this.#emit({ type: 'bios-applied', attributes });
+      }
+      return;
+    }
+    if (e.type === 'boot-source' && (e.device === 'cdrom' || e.device === 'remote-cdrom')) {
+      const cd = this.media('Cd');
+      if (cd.inserted && cd.image !== null) this.#emit({ type: 'media-boot', slot: 'Cd', image: cd.image });
+    }
+  }
+}
