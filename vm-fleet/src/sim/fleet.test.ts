@@ -42,10 +42,11 @@ describe('SimFleet', () => {
         fetcher: directoryFetcher({ http: [{ urlPrefix: `${HTTP}/`, dir: root }] }),
       }),
       nicRom: 'ipxe',
-      onRamdiskBoot: (b) => {
-        booted.set(b.machine.id, b);
-        if (booted.size === N) done();
-      },
+    });
+    // set after construction, as a lab wires its agent runner once the fleet exists
+    fleet.setRamdiskHook((b) => {
+      booted.set(b.machine.id, b);
+      if (booted.size === N) done();
     });
     for (const m of fleet.machines) m.setBootOverride({ device: 'pxe', persistent: false, mode: 'bios' });
     await fleet.powerOnAll();

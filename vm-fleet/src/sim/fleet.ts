@@ -37,6 +37,11 @@ export class SimFleet {
     return this.#byName.get(name);
   }
 
+  /** Sets the ramdisk hook of every machine (see `SimMachine.setRamdiskHook`). */
+  setRamdiskHook(hook: SimMachineOptions['onRamdiskBoot']): void {
+    for (const m of this.machines) m.setRamdiskHook(hook);
+  }
+
   async powerOnAll(): Promise<void> {
     await Promise.all(this.machines.map((m) => m.powerOn()));
   }

@@ -102,6 +102,7 @@ export class SimMachine implements Machine {
   #run: AbortController | undefined;
   #acpi = false;
   #bootCount = 0;
+  #ramdiskHook: SimMachineOptions['onRamdiskBoot'];
   /** The last network boot's kernel command line (status and tests). */
   lastRamdisk: RamdiskBoot | undefined;
   /** The device the last successful boot used. */
@@ -112,6 +113,7 @@ export class SimMachine implements Machine {
     this.spec = opts.spec;
     this.id = opts.spec.name;
     this.disks = opts.spec.disks.map((d) => new VirtualDisk(d.name, d.sizeBytes));
+    this.#ramdiskHook = opts.onRamdiskBoot;
     this.#timer = new PowerOnTimer(opts.now ?? (() => performance.now()));
     this.#clock = new SimClock(
       { ...DEFAULT_TIMINGS, ...opts.timings },
@@ -189,6 +191,11 @@ export class SimMachine implements Machine {
   /** The serial console as a stream (Serial-over-LAN). */
   openConsole(): Duplex {
     return this.serial.openStream();
+  }
+
+  /** Replaces the ramdisk hook (the lab may create the fleet before its agent runner exists). */
+  setRamdiskHook(hook: SimMachineOptions['onRamdiskBoot']): void {
+    this.#ramdiskHook = hook;
   }
 
   /** The running OS powers the machine off (`poweroff -f`, the agent's `standby.power_off`). */
@@ -457,7 +464,7 @@ export class SimMachine implements Machine {
   }
 
   #callRamdiskHook(boot: RamdiskBoot): void {
-    const hook = this.#opts.onRamdiskBoot;
+    const hook = this.#ramdiskHook;
     if (!hook) return;
     const failed = (e: unknown) => {
       log.warn('%s: onRamdiskBoot failed: %s', this.id, (e as Error).message);
