@@ -1,6 +1,6 @@
 export { Bmc, type BmcOptions, LAN_CHANNEL } from './ipmi/bmc.ts';
 export { Cc, IpmiError } from './ipmi/commands/completion-codes.ts';
-export { CommandRegistry } from './ipmi/commands/registry.ts';
+export { CommandRegistry, type CommandTrace } from './ipmi/commands/registry.ts';
 export { type CommandContext, type CommandSpec, NetFn, Priv } from './ipmi/commands/types.ts';
 export { CIPHER_SUITES, DEFAULT_CIPHER_SUITES } from './ipmi/crypto/cipher-suites.ts';
 export {

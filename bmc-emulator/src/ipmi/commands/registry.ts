@@ -14,10 +14,22 @@ export interface DispatchResult {
   readonly data: Buffer;
 }
 
+/** One answered request, for traces and reports. */
+export interface CommandTrace {
+  readonly netFn: number;
+  readonly cmd: number;
+  /** The table row's name, or `unknown`. */
+  readonly name: string;
+  readonly cc: number;
+  readonly inSession: boolean;
+}
+
 const EMPTY = Buffer.alloc(0);
 
 export class CommandRegistry {
   readonly #table = new Map<number, Map<number, CommandSpec>>();
+  /** Sees every answered request (the lab's event trace); must not throw. */
+  observer: ((t: CommandTrace) => void) | undefined;
 
   constructor(specs: readonly CommandSpec[] = []) {
     for (const s of specs) this.setHandler(s);
