@@ -257,22 +257,22 @@ export class SimMachine implements Machine {
       ? [o.device, ...this.spec.bootOrder.filter((d) => d !== o.device)]
       : [...this.spec.bootOrder];
 
-    for (;;) {
-      for (const [i, device] of order.entries()) {
-        this.#trying = device;
-        this.#events.emit({ type: 'boot-source', device, override: overridden && i === 0 });
-        const r = await this.#tryDevice(device, firmware, signal);
-        if ('restart' in r) return this.#startBoot();
-        if (r.booted) return;
-        if (r.halt) return;
-        this.serial.println(`Boot failed: ${r.reason}`);
-        this.#events.emit({ type: 'boot-failed', reason: `${device}: ${r.reason}` });
-      }
-      this.#state = 'no-boot';
-      this.serial.println('No bootable device.');
-      await this.#clock.wait(this.#clock.timings.noBootRetryMs, signal);
-      this.serial.println('Retrying boot order...');
+    for (const [i, device] of order.entries()) {
+      this.#trying = device;
+      this.#events.emit({ type: 'boot-source', device, override: overridden && i === 0 });
+      const r = await this.#tryDevice(device, firmware, signal);
+      if ('restart' in r) return this.#startBoot();
+      if (r.booted) return;
+      if (r.halt) return;
+      this.serial.println(`Boot failed: ${r.reason}`);
+      this.#events.emit({ type: 'boot-failed', reason: `${device}: ${r.reason}` });
     }
+    // SeaBIOS: "No bootable device.  Retrying in 60 seconds." and then a full reboot, which reads
+    // the boot flags again (a provisioning system may have set some meanwhile).
+    this.#state = 'no-boot';
+    this.serial.println('No bootable device.  Retrying in 60 seconds.');
+    await this.#clock.wait(this.#clock.timings.noBootRetryMs, signal);
+    this.#startBoot();
   }
 
   async #tryDevice(device: BootDevice, firmware: Firmware, signal: AbortSignal): Promise<DeviceResult> {
