@@ -126,11 +126,17 @@ export class Conductor {
     this.#store = store;
     this.#cfg = cfg;
     this.#timers = cfg.timers ?? realTimers;
+    // Getters, so a change of the [ipmi] options applies to the next command.
+    const ipmi = cfg.ipmi;
     this.ipmi = new IpmiTool({
-      minCommandInterval: cfg.ipmi.minCommandInterval,
-      commandRetryTimeout: cfg.ipmi.commandRetryTimeout,
+      get minCommandInterval() {
+        return ipmi.minCommandInterval;
+      },
+      get commandRetryTimeout() {
+        return ipmi.commandRetryTimeout;
+      },
       timers: this.#timers,
-      ...(cfg.ipmi.binary ? { binary: cfg.ipmi.binary } : {}),
+      ...(ipmi.binary ? { binary: ipmi.binary } : {}),
     });
     this.#agent = new AgentClient({ commandTimeoutMs: cfg.agentCommandTimeout * 1000 });
   }
