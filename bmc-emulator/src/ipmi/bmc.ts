@@ -19,9 +19,14 @@ import type { Machine } from '../../../vm-fleet/src/index.ts';
 import { appCommands } from './commands/app.ts';
 import { expireBootFlags } from './commands/boot-flags.ts';
 import { chassisCommands } from './commands/chassis.ts';
+import { dcmiCommands } from './commands/dcmi.ts';
 import { CommandRegistry, type DispatchResult } from './commands/registry.ts';
+import { sensorCommands } from './commands/sensor.ts';
+import { storageCommands } from './commands/storage.ts';
+import { transportCommands } from './commands/transport.ts';
 import { type BmcServices, type CommandContext, NetFn, type SessionView } from './commands/types.ts';
 import { authCode15 } from './crypto/auth15.ts';
+import { attachEventLog, logBmcReset, withSelEvents } from './model/hw.ts';
 import { activateSession, getSessionChallenge, verifyAuth15 } from './session/activate15.ts';
 import { type HandshakeReply, openSession, rakp1, rakp3 } from './session/handshake.ts';
 import { type Session, type Session15, type Session20, SessionTable } from './session/session-table.ts';
@@ -60,7 +65,15 @@ export interface BmcOptions {
   readonly registry?: CommandRegistry;
 }
 
-const defaultRegistry = (): CommandRegistry => new CommandRegistry([...appCommands, ...chassisCommands]);
+const defaultRegistry = (): CommandRegistry =>
+  new CommandRegistry([
+    ...appCommands,
+    ...withSelEvents(chassisCommands),
+    ...sensorCommands,
+    ...storageCommands,
+    ...transportCommands,
+    ...dcmiCommands,
+  ]);
 
 const CMD_GET_SESSION_CHALLENGE = 0x39;
 const CMD_ACTIVATE_SESSION = 0x3a;
@@ -98,6 +111,8 @@ export class Bmc {
       this.#rng,
     );
     this.#resetMs = { cold: o.coldResetMs ?? 3_000, warm: o.warmResetMs ?? 1_000 };
+    // The SEL records what happens to the machine, whoever caused it (model/hw.ts).
+    attachEventLog({ state: this.state, machine: this.machine, clock: this.#clock });
     this.#services = {
       reset: (kind) => {
         this.#pendingReset = kind;
@@ -117,6 +132,7 @@ export class Bmc {
   beginReset(ms: number): void {
     this.#resetUntil = this.#clock.now() + ms;
     this.#sessions.clear();
+    logBmcReset({ state: this.state, machine: this.machine, clock: this.#clock });
   }
 
   sessionCount(): number {

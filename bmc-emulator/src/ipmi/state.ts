@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../../../common/src/index.ts';
 import { Priv } from './commands/types.ts';
 import { DEFAULT_CIPHER_SUITES } from './crypto/cipher-suites.ts';
+import { createHardwareState, type HardwareState } from './model/state.ts';
 
 /** Privilege limit value meaning "no access" (Set User Access, table 22-?). */
 export const NO_ACCESS = 0x0f;
@@ -138,6 +139,8 @@ export interface BmcState {
   channelPrivilegeLimit: number;
   /** Vendor quirks a lab can switch on to reproduce field bugs. */
   quirks: { bootDeviceNotPersistent: boolean };
+  /** Hardware model: FRU, SEL, sensor faults, LAN/SOL/DCMI settings (model/state.ts). */
+  hw: HardwareState;
 }
 
 export interface BmcStateOptions {
@@ -151,6 +154,10 @@ export interface BmcStateOptions {
   readonly cipherSuites?: readonly number[];
   readonly kg?: string;
   readonly auth15?: Partial<BmcState['auth15']>;
+  /** The BMC's LAN address, as Get LAN Configuration Parameters reports it. */
+  readonly address?: string;
+  /** SEL capacity in records. */
+  readonly selCapacity?: number;
 }
 
 /**
@@ -240,6 +247,11 @@ export function createBmcState(o: BmcStateOptions): BmcState {
     lastPowerOnByCommand: false,
     channelPrivilegeLimit: Priv.Admin,
     quirks: { bootDeviceNotPersistent: false },
+    hw: createHardwareState({
+      name: o.name,
+      ...(o.address === undefined ? {} : { address: o.address }),
+      ...(o.selCapacity === undefined ? {} : { selCapacity: o.selCapacity }),
+    }),
   };
 }
 

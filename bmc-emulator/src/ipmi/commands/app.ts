@@ -41,7 +41,8 @@ const unpad = (b: Buffer): string => {
 
 export const appCommands = [
   {
-    // Table 20-2. Byte 6 "additional device support": bit 7 = chassis device.
+    // Table 20-2. Byte 6 "additional device support": chassis device (bit 7), FRU inventory (3),
+    // SEL (2), SDR repository (1), sensor device (0) — ipmitool's `fru print` asks bit 3 first.
     netFn: NetFn.App,
     cmd: 0x01,
     name: 'getDeviceId',
@@ -54,7 +55,7 @@ export const appCommands = [
         p.firmwareMajor & 0x7f,
         p.firmwareMinor,
         0x02,
-        0x80,
+        0x8f,
         p.manufacturerId & 0xff,
         (p.manufacturerId >> 8) & 0xff,
         (p.manufacturerId >> 16) & 0x0f,

@@ -1,0 +1,130 @@
+/**
+ * The hardware half of a BMC's state, as plain data the lab persists: the hardware description,
+ * FRU writes, the SEL, sensor faults, and the LAN, SOL and DCMI settings. Derived lazily where it
+ * depends on the machine (the description comes from the machine's spec on first use).
+ */
+import { createHash } from 'node:crypto';
+import type { HardwareDescription } from './hardware.ts';
+import { createSelLog, type SelLog } from './sel.ts';
+
+export interface LanConfig {
+  /** Parameter 4: 1 static, 2 DHCP (table 23-4). */
+  ipSource: number;
+  ip: string;
+  netmask: string;
+  mac: string;
+  gateway: string;
+  gatewayMac: string;
+  backupGateway: string;
+  community: string;
+  /** Parameter 20: 0 = VLAN disabled, else the ID. */
+  vlanId: number;
+  vlanPriority: number;
+  /** Parameter 24: maximum privilege per cipher suite entry (Priv.*), by entry index. */
+  cipherPrivileges: number[];
+  arpControl: number;
+  garpInterval: number;
+}
+
+export interface SolConfig {
+  enabled: boolean;
+  /** Parameter 2: bit 7 force encryption, bit 6 force authentication, 3:0 privilege level. */
+  authentication: number;
+  /** Parameter 3: character accumulate interval (5 ms units), send threshold (bytes). */
+  accumulateInterval: number;
+  sendThreshold: number;
+  /** Parameter 4: retry count, retry interval (10 ms units). */
+  retryCount: number;
+  retryInterval: number;
+  /** Parameters 5 and 6: bit rate codes (6 = 9600 ... 0Ah = 115200). */
+  bitRate: number;
+  nvBitRate: number;
+}
+
+export interface DcmiConfig {
+  /** Set Power Limit: exception action, limit in watts, correction time in ms, sampling in s. */
+  exceptionAction: number;
+  limitWatts: number;
+  correctionMs: number;
+  samplingSec: number;
+  /** Whether a limit was ever set (Get Power Limit answers 80h until then) and whether it is active. */
+  limitSet: boolean;
+  active: boolean;
+}
+
+export interface HardwareState {
+  /** Undefined until first use: then derived from the machine's spec and the vendor profile. */
+  description: HardwareDescription | undefined;
+  /** The FRU image as last written (Write FRU Data); undefined = the one derived from the description. */
+  fru: number[] | undefined;
+  sel: SelLog;
+  /** SEL time = clock seconds + this offset; undefined until first read (then the wall clock). */
+  selTimeOffset: number | undefined;
+  /** Raw counts (or discrete state bits) forced by fault injection, by sensor name. */
+  sensorOverrides: Record<string, number>;
+  /** Last threshold status per sensor number, to log crossings once. */
+  sensorStatus: Record<number, number>;
+  lan: LanConfig;
+  sol: SolConfig;
+  dcmi: DcmiConfig;
+}
+
+export interface HardwareStateOptions {
+  readonly name: string;
+  /** The BMC's own LAN address as configured (what `lan print` shows). */
+  readonly address?: string;
+  readonly selCapacity?: number;
+}
+
+/** A locally administered MAC for the BMC's own port, stable per node. */
+function bmcMac(name: string): string {
+  const h = createHash('sha1').update(`bmlab:bmc-mac:${name}`).digest();
+  const b = [0x02, h[0] ?? 0, h[1] ?? 0, h[2] ?? 0, h[3] ?? 0, h[4] ?? 0];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+export function createHardwareState(o: HardwareStateOptions): HardwareState {
+  const ip = o.address ?? '127.0.0.1';
+  const loopback = ip.startsWith('127.');
+  return {
+    description: undefined,
+    fru: undefined,
+    sel: createSelLog(o.selCapacity ?? 512),
+    selTimeOffset: undefined,
+    sensorOverrides: {},
+    sensorStatus: {},
+    lan: {
+      ipSource: 1,
+      ip,
+      netmask: loopback ? '255.0.0.0' : '255.255.255.0',
+      mac: bmcMac(o.name),
+      gateway: loopback ? '0.0.0.0' : ip.replace(/\.\d+$/, '.1'),
+      gatewayMac: '00:00:00:00:00:00',
+      backupGateway: '0.0.0.0',
+      community: 'public',
+      vlanId: 0,
+      vlanPriority: 0,
+      cipherPrivileges: Array.from({ length: 16 }, () => 4),
+      arpControl: 0x02,
+      garpInterval: 0,
+    },
+    sol: {
+      enabled: true,
+      authentication: 0x80 | 0x40 | 0x02,
+      accumulateInterval: 12,
+      sendThreshold: 96,
+      retryCount: 7,
+      retryInterval: 50,
+      bitRate: 0x0a,
+      nvBitRate: 0x0a,
+    },
+    dcmi: {
+      exceptionAction: 0,
+      limitWatts: 0,
+      correctionMs: 1000,
+      samplingSec: 1,
+      limitSet: false,
+      active: false,
+    },
+  };
+}
