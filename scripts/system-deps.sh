@@ -17,6 +17,8 @@ declare -A need=(
   [/usr/lib/python3/dist-packages/pyghmi]=python3-pyghmi
   [/usr/bin/baremetal]=python3-ironicclient   # the real Ironic CLI mock-ironic is tested with
   [curl]=curl                 # the TFTP client network-boot's tests run against
+  [/usr/lib/python3/dist-packages/sushy]=python3-sushy   # the Redfish client Ironic uses; the Redfish BMC is tested with it
+  [openssl]=openssl           # the Redfish BMC's self-signed HTTPS certificate
 )
 for arg in "$@"; do
   case "$arg" in

@@ -43,12 +43,15 @@ export interface RedfishListenOptions {
 /** The Redfish service on a socket. */
 export class RedfishServer {
   readonly app: RedfishApp;
+  /** The certificate served over HTTPS (PEM), for clients to trust; undefined for plain HTTP. */
+  readonly certificate: string | undefined;
   readonly #scheme: 'http' | 'https';
   #url: string | undefined;
 
   constructor(options: RedfishAppOptions, tls?: TlsMaterial) {
     this.app = buildRedfishApp(tls === undefined ? options : { ...options, https: tls });
     this.#scheme = tls === undefined ? 'http' : 'https';
+    this.certificate = tls?.cert;
   }
 
   /** Builds the app (making the certificate first when asked) and listens. */
