@@ -13,3 +13,4 @@ export {
   VENDOR_PROFILES,
 } from './ipmi/state.ts';
 export { BmcEndpoint, type BmcFaults, type ListenOptions, NO_FAULTS } from './ipmi/udp-server.ts';
+export * from './redfish/index.ts';
