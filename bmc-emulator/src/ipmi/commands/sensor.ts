@@ -23,7 +23,7 @@ export function readSdr(d: Buffer, repo: Repository, reservation: number): Buffe
   const count = d[5] as number;
   const records = repo.starts.length - 1;
   // A partial read (non-zero offset) must hold the current reservation.
-  if (offset !== 0 && res !== reservation)
+  if (offset !== 0 && (res === 0 || res !== reservation))
     throw new IpmiError(Cc.ReservationCancelled, 'stale SDR reservation');
   const index = id === 0x0000 ? 0 : id === 0xffff ? records - 1 : id - 1;
   if (index < 0 || index >= records) throw new IpmiError(Cc.NotPresent, `no SDR ${id}`);

@@ -36,7 +36,8 @@ const u32 = (v: number) => {
 };
 
 function checkSelReservation(ctx: CommandContext, res: number): void {
-  if (res !== reservations(ctx.state).sel)
+  // 0000h is never a reservation (section 31.4): nothing was reserved, or the reservation is stale.
+  if (res === 0 || res !== reservations(ctx.state).sel)
     throw new IpmiError(Cc.ReservationCancelled, 'stale SEL reservation');
 }
 
