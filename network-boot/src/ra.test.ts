@@ -27,6 +27,19 @@ describe.skipIf(!isRoot || !hasDnsmasq)('RouterAdvertiser in a private network n
   beforeAll(async () => {
     await ip('netns', 'add', lab);
     await ip('netns', 'add', client);
+    // No duplicate address detection: link-local addresses are usable at once, so neither dnsmasq's
+    // first advertisements nor the client's solicitations are held back by a tentative address.
+    for (const ns of [lab, client]) {
+      await execa('ip', [
+        'netns',
+        'exec',
+        ns,
+        'sysctl',
+        '-qw',
+        'net.ipv6.conf.all.accept_dad=0',
+        'net.ipv6.conf.default.accept_dad=0',
+      ]);
+    }
     await ip('-n', lab, 'link', 'add', 'br0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client);
     await ip('-n', lab, '-6', 'addr', 'add', 'fd77::1/64', 'dev', 'br0', 'nodad');
     for (const [ns, dev] of [
@@ -46,7 +59,7 @@ describe.skipIf(!isRoot || !hasDnsmasq)('RouterAdvertiser in a private network n
     const ra = await RouterAdvertiser.start({ iface: 'br0', execPrefix: ['ip', 'netns', 'exec', lab] });
     try {
       let addr = '';
-      for (let i = 0; i < 50 && !addr.includes('fd77::'); i++) {
+      for (let i = 0; i < 100 && !addr.includes('fd77::'); i++) {
         await new Promise((r) => setTimeout(r, 100));
         addr = (await ip('-n', client, '-6', 'addr', 'show', 'dev', 'eth0')).stdout;
       }
