@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GUEST_PROTOCOL } from '../../vm-fleet/src/qemu/index.ts';
 
 export interface PhoneHome {
   readonly at: number;
@@ -92,13 +93,13 @@ export class LabServer {
       res.end(this.script());
       return;
     }
-    if (u.pathname === '/relay') {
+    if (u.pathname === GUEST_PROTOCOL.relay) {
       const cmd = this.relay.shift();
       res.statusCode = cmd === undefined ? 204 : 200;
       res.end(cmd === undefined ? undefined : `${cmd}\n`);
       return;
     }
-    if (u.pathname === '/phonehome') {
+    if (u.pathname === GUEST_PROTOCOL.phoneHome) {
       const home = { at: Date.now(), query: Object.fromEntries(u.searchParams) };
       this.homes.push(home);
       this.onHome?.(home);

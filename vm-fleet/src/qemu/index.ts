@@ -16,6 +16,7 @@ export {
   DEFAULT_IMAGES_DIR,
   DEPLOYED_MARKER,
   ensureImages,
+  GUEST_PROTOCOL,
   type GuestImages,
   type ImageManifest,
 } from './images/images.ts';

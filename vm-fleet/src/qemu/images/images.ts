@@ -28,6 +28,22 @@ export interface ImageManifest {
   readonly files: Readonly<Record<string, { readonly bytes: number; readonly sha256: string }>>;
 }
 
+/**
+ * How the guest images talk to the lab, over plain HTTP GETs to `bmlab.url` (kernel argument; default
+ * `http://<DHCP router>:8080`, i.e. 10.0.2.2 under user networking):
+ *
+ *   GET /phonehome?role=agent|deployed&id=&mac=&ip=&uptime=&event=...
+ *       event=up        first call after DHCP; the agent ramdisk adds cpus=, mem_kb=, disk_bytes=
+ *       event=written   after an image write, with rc= (0 = dd and sync succeeded)
+ *   GET /relay?id=&mac=      polled every 2 s by the agent ramdisk; the body is one command:
+ *       write <url>     `wget -O - <url> | dd of=/dev/vda bs=1M conv=fsync`, then phonehome event=written
+ *       poweroff        `poweroff -f` (QEMU exits: the machine reads off)
+ *       reboot          `reboot -f`
+ *     an empty body, 204 or 404 means nothing to do.
+ * `bmlab.deploy=<url>` on the agent's kernel command line writes at once and powers off, without the relay.
+ */
+export const GUEST_PROTOCOL = { phoneHome: '/phonehome', relay: '/relay' } as const;
+
 /** The console line the deploy image prints once its init runs. */
 export const DEPLOYED_MARKER = 'DEPLOYED-IMAGE-BOOTED';
 
