@@ -65,7 +65,8 @@ describe('FRU codec (FRU spec v1.0)', () => {
     expect(decodeFru(img)).toEqual(fruInfoFor(hw));
     expect(decodeFru(img).board.extra).toContain('Memory 4096 MiB');
     const bad = Buffer.from(img);
-    bad[(img[4] as number) * 8 + 5] ^= 0x01;
+    const at = (img[4] as number) * 8 + 5;
+    bad[at] = (bad[at] as number) ^ 0x01;
     expect(() => decodeFru(bad)).toThrow(/checksum/);
   });
 });
