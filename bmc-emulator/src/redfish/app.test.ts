@@ -427,3 +427,56 @@ describe('Chassis', () => {
     expect(th['Temperatures'][0]['ReadingCelsius']).toBeGreaterThan(th['Temperatures'][1]['ReadingCelsius']);
   });
 });
+
+describe('service details', () => {
+  it('serves a system under its UUID too, as sushy-tools does', async () => {
+    const s = await get(SYS);
+    const byUuid = await req('GET', `/redfish/v1/Systems/${s['UUID'].toUpperCase()}`);
+    expect(byUuid.status).toBe(200);
+    expect(byUuid.body?.['@odata.id']).toBe(SYS);
+    const r = await req('POST', `/redfish/v1/Systems/${s['UUID']}/Actions/ComputerSystem.Reset`, {
+      ResetType: 'On',
+    });
+    expect(r.status).toBe(204);
+    expect(m.powerState()).toBe('on');
+  });
+
+  it('ResetBios makes the defaults pending until the next POST', async () => {
+    await req('PATCH', `${SYS}/Bios/Settings`, { Attributes: { QuietBoot: false } });
+    await m.powerOn();
+    expect((await get(`${SYS}/Bios`))['Attributes']['QuietBoot']).toBe(false);
+    const target = (await get(`${SYS}/Bios`))['Actions']['#Bios.ResetBios']['target'];
+    expect((await req('POST', target)).status).toBe(204);
+    expect((await get(`${SYS}/Bios/Settings`))['Attributes']['QuietBoot']).toBe(true);
+    expect((await get(`${SYS}/Bios`))['Attributes']['QuietBoot']).toBe(false);
+    await m.reset();
+    expect((await get(`${SYS}/Bios`))['Attributes']['QuietBoot']).toBe(true);
+  });
+
+  it('ends a session left idle longer than SessionTimeout', async () => {
+    let now = 0;
+    const a = buildRedfishApp({
+      systems: [{ id: 'node-0', machine: m }],
+      auth: { username: 'admin', password: 'password' },
+      sessionTimeoutS: 60,
+      now: () => now,
+    });
+    const login = await a.inject({
+      method: 'POST',
+      url: '/redfish/v1/SessionService/Sessions',
+      payload: { UserName: 'admin', Password: 'password' },
+    });
+    const tok = { 'x-auth-token': login.headers['x-auth-token'] as string };
+    expect(
+      (await a.inject({ url: '/redfish/v1/SessionService', headers: tok })).json()['SessionTimeout'],
+    ).toBe(60);
+    now = 50_000;
+    expect((await a.inject({ url: SYS, headers: tok })).statusCode).toBe(200);
+    now = 100_000; // 50 s after the last use: still alive
+    expect((await a.inject({ url: SYS, headers: tok })).statusCode).toBe(200);
+    now = 161_000;
+    expect((await a.inject({ url: SYS, headers: tok })).statusCode).toBe(401);
+    expect(a.redfish.sessions.all()).toHaveLength(0);
+    await a.close();
+  });
+});

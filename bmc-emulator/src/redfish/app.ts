@@ -39,6 +39,8 @@ export interface RedfishAppOptions {
   /** Session tokens (tests pass a deterministic source). */
   readonly newToken?: () => string;
   readonly sessionTimeoutS?: number;
+  /** Milliseconds clock for session expiry (tests pass a manual clock). */
+  readonly now?: () => number;
   /** Serve HTTPS with this key and certificate (PEM). */
   readonly https?: TlsMaterial;
 }
@@ -83,11 +85,12 @@ export function buildRedfishApp(o: RedfishAppOptions): RedfishApp {
     if (systems.has(sys.id)) throw new ConfigError('systems', `duplicate system id '${sys.id}'`);
     systems.set(sys.id, sys);
   }
+  const sessionTimeoutS = o.sessionTimeoutS ?? 600;
   const ctx: RedfishContext = {
     systems,
-    sessions: new SessionStore(o.newToken),
+    sessions: new SessionStore(sessionTimeoutS * 1000, o.now, o.newToken),
     credentials: o.auth,
-    sessionTimeoutS: o.sessionTimeoutS ?? 600,
+    sessionTimeoutS,
   };
 
   const app = Fastify({

@@ -10,12 +10,20 @@ export interface RedfishSession {
   readonly created: string;
 }
 
-/** DSP0266 §13.3 sessions: the token authenticates, the session resource's URI logs out (DELETE). */
+/**
+ * DSP0266 §13.3 sessions: the token authenticates, the session resource's URI logs out (DELETE), and
+ * a session unused for `SessionTimeout` seconds ends (sushy then logs in again).
+ */
 export class SessionStore {
   readonly #byToken = new Map<string, RedfishSession>();
   readonly #byId = new Map<string, RedfishSession>();
+  readonly #lastUsed = new Map<string, number>();
   #next = 1;
-  constructor(private readonly newToken: () => string = () => randomBytes(16).toString('hex')) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly now: () => number = () => performance.now(),
+    private readonly newToken: () => string = () => randomBytes(16).toString('hex'),
+  ) {}
 
   create(user: string): RedfishSession {
     const s: RedfishSession = {
@@ -26,10 +34,20 @@ export class SessionStore {
     };
     this.#byToken.set(s.token, s);
     this.#byId.set(s.id, s);
+    this.#lastUsed.set(s.id, this.now());
     return s;
   }
+  /** The live session with this token; using it keeps it alive. */
   byToken(token: string): RedfishSession | undefined {
-    return this.#byToken.get(token);
+    const s = this.#byToken.get(token);
+    if (s === undefined) return undefined;
+    const t = this.now();
+    if (t - (this.#lastUsed.get(s.id) ?? t) > this.timeoutMs) {
+      this.delete(s.id);
+      return undefined;
+    }
+    this.#lastUsed.set(s.id, t);
+    return s;
   }
   byId(id: string): RedfishSession | undefined {
     return this.#byId.get(id);
@@ -39,6 +57,7 @@ export class SessionStore {
     if (s === undefined) return false;
     this.#byId.delete(id);
     this.#byToken.delete(s.token);
+    this.#lastUsed.delete(id);
     return true;
   }
   all(): readonly RedfishSession[] {
@@ -54,8 +73,12 @@ export interface RedfishContext {
   readonly sessionTimeoutS: number;
 }
 
+/**
+ * The system named by a URI segment: its id, or its UUID as sushy-tools' libvirt driver also
+ * accepts (Ironic's `redfish_system_id` is often `/redfish/v1/Systems/<uuid>`).
+ */
 export function systemOf(ctx: RedfishContext, id: string, type = 'ComputerSystem'): RedfishSystem {
-  const s = ctx.systems.get(id);
+  const s = ctx.systems.get(id) ?? [...ctx.systems.values()].find((x) => x.uuid === id.toLowerCase());
   if (s === undefined) throw Errors.notFound(type, id);
   return s;
 }

@@ -86,6 +86,7 @@ export class RedfishSystem {
   readonly manufacturer: string;
   readonly model: string;
   readonly serialNumber: string;
+  readonly #biosDefaults: Readonly<Record<string, BiosValue>>;
   #bios: Record<string, BiosValue>;
   #pending: Record<string, BiosValue> = {};
   #biosAppliedAt: string | undefined;
@@ -96,11 +97,12 @@ export class RedfishSystem {
   constructor(o: RedfishSystemOptions) {
     this.id = o.id;
     this.machine = o.machine;
-    this.uuid = o.uuid ?? uuidFromName(o.machine.spec.name);
+    this.uuid = (o.uuid ?? uuidFromName(o.machine.spec.name)).toLowerCase();
     this.manufacturer = o.manufacturer ?? 'bmlab';
     this.model = o.model ?? 'bmlab virtual machine';
     this.serialNumber = o.serialNumber ?? `BMLAB-${o.machine.spec.name}`;
-    this.#bios = { ...defaultBiosAttributes(o.machine), ...o.biosAttributes };
+    this.#biosDefaults = { ...defaultBiosAttributes(o.machine), ...o.biosAttributes };
+    this.#bios = { ...this.#biosDefaults };
     for (const slot of Object.keys(MEDIA_SLOTS) as MediaSlot[]) this.#media.set(slot, EMPTY_MEDIA);
     this.#unsubscribe = o.machine.subscribe((e) => this.#onMachine(e));
   }
@@ -132,6 +134,11 @@ export class RedfishSystem {
   /** Records pending BIOS attributes; the caller has checked names and types against `biosAttributes()`. */
   setPendingBios(attrs: Readonly<Record<string, BiosValue>>): void {
     this.#pending = { ...this.#pending, ...attrs };
+  }
+
+  /** `#Bios.ResetBios`: the factory defaults become the pending settings, applied at the next POST. */
+  resetBiosToDefaults(): void {
+    this.#pending = { ...this.#biosDefaults };
   }
 
   media(slot: MediaSlot): MediaState {

@@ -223,10 +223,7 @@ function renderBios(s: RedfishSystem): Json {
       SupportedApplyTimes: ['OnReset'],
       ...(applied === undefined ? {} : { Time: applied }),
     },
-    Actions: {
-      '#Bios.ResetBios': { target: `${url}/Actions/Bios.ResetBios` },
-      '#Bios.ChangePassword': { target: `${url}/Actions/Bios.ChangePassword` },
-    },
+    Actions: { '#Bios.ResetBios': { target: `${url}/Actions/Bios.ResetBios` } },
   };
 }
 
@@ -417,6 +414,11 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: RedfishContext):
     sendResource(reply, renderBios(systemOf(ctx, req.params.id))),
   );
   refuseOtherMethods(app, `${one}/Bios`, ['GET']);
+  app.post<P>(`${one}/Bios/Actions/Bios.ResetBios`, async (req, reply) => {
+    systemOf(ctx, req.params.id).resetBiosToDefaults();
+    return reply.code(204).send();
+  });
+  refuseOtherMethods(app, `${one}/Bios/Actions/Bios.ResetBios`, ['POST']);
   app.get<P>(`${one}/Bios/Settings`, async (req, reply) =>
     sendResource(reply, renderBiosSettings(systemOf(ctx, req.params.id))),
   );
