@@ -100,8 +100,12 @@ describe('version discovery and microversions', () => {
 
   it('lists the drivers', async () => {
     const res = await app.inject({ url: '/v1/drivers', headers: V });
-    expect(res.json().drivers.map((d: { name: string }) => d.name)).toEqual(['ipmi', 'fake-hardware']);
-    expect((await app.inject({ url: '/v1/drivers/redfish', headers: V })).statusCode).toBe(404);
+    expect(res.json().drivers.map((d: { name: string }) => d.name)).toEqual([
+      'ipmi',
+      'redfish',
+      'fake-hardware',
+    ]);
+    expect((await app.inject({ url: '/v1/drivers/idrac', headers: V })).statusCode).toBe(404);
   });
 });
 

@@ -19,6 +19,7 @@ import {
   writeRamdiskBootFiles,
 } from './boot-files.ts';
 import { type IpmiDriverInfo, IpmiTool, parseIpmiDriverInfo } from './ipmitool.ts';
+import { parseRedfishDriverInfo, RedfishClient, type RedfishDriverInfo } from './redfish.ts';
 import { realTimers, type Timers } from './timers.ts';
 
 const log = createLogger('mock-ironic:conductor');
@@ -113,6 +114,7 @@ function errMessage(e: unknown): string {
  */
 export class Conductor {
   readonly ipmi: IpmiTool;
+  readonly redfish = new RedfishClient();
   readonly #store: IronicStore;
   readonly #cfg: ConductorConfig;
   readonly #timers: Timers;
@@ -277,6 +279,31 @@ export class Conductor {
     return this.#tasks.has(uuid);
   }
 
+  #isRedfish(node: NodeRecord): boolean {
+    return node.interfaces.power_interface === 'redfish';
+  }
+
+  #redfishInfo(node: NodeRecord): RedfishDriverInfo {
+    return parseRedfishDriverInfo(node.uuid, node.driver_info);
+  }
+
+  /** The power interface's validate(): driver_info must name a reachable-looking BMC. */
+  #validatePower(node: NodeRecord): void {
+    if (this.#isFake(node)) return;
+    if (this.#isRedfish(node)) this.#redfishInfo(node);
+    else this.#ipmiInfo(node);
+  }
+
+  /** One power request to the BMC: ipmitool `power on|off|soft`, or Redfish ComputerSystem.Reset. */
+  async #power(node: NodeRecord, action: 'on' | 'off' | 'soft'): Promise<void> {
+    if (this.#isRedfish(node)) {
+      const type = action === 'on' ? 'On' : action === 'off' ? 'ForceOff' : 'GracefulShutdown';
+      await this.redfish.reset(this.#redfishInfo(node), type);
+      return;
+    }
+    await this.ipmi.exec(this.#ipmiInfo(node), `power ${action}`);
+  }
+
   #ipmiInfo(node: NodeRecord): IpmiDriverInfo {
     return parseIpmiDriverInfo(node.uuid, node.driver_info);
   }
@@ -294,6 +321,7 @@ export class Conductor {
 
   async #getPowerState(node: NodeRecord): Promise<string> {
     if (this.#isFake(node)) return node.power_state ?? PowerState.OFF;
+    if (this.#isRedfish(node)) return this.redfish.powerState(this.#redfishInfo(node));
     return this.ipmi.powerStatus(this.#ipmiInfo(node));
   }
 
@@ -369,27 +397,27 @@ export class Conductor {
       if (this.#isFake(node)) {
         // fake power interface: the state changes instantly, no BMC.
       } else {
-        const info = this.#ipmiInfo(node);
         switch (newState) {
           case PowerState.ON:
-            await this.ipmi.powerOn(info);
+            await this.#power(node, 'on');
             await this.#waitForPowerState(node, PowerState.ON, timeoutS);
             break;
           case PowerState.OFF:
-            await this.ipmi.powerOff(info);
+            await this.#power(node, 'off');
             await this.#waitForPowerState(node, PowerState.OFF, timeoutS);
             break;
           case PowerState.SOFT_POWER_OFF:
-            await this.ipmi.exec(info, 'power soft');
+            await this.#power(node, 'soft');
             await this.#waitForPowerState(node, PowerState.OFF, timeoutS ?? 600);
             break;
           case PowerState.REBOOT:
           case PowerState.SOFT_REBOOT: {
-            if ((await this.ipmi.powerStatus(info)) !== PowerState.OFF) {
-              await this.ipmi.exec(info, newState === PowerState.REBOOT ? 'power off' : 'power soft');
+            // ipmitool and redfish alike: off (only when on), then on.
+            if ((await this.#getPowerState(node)) !== PowerState.OFF) {
+              await this.#power(node, newState === PowerState.REBOOT ? 'off' : 'soft');
               await this.#waitForPowerState(node, PowerState.OFF, timeoutS);
             }
-            await this.ipmi.powerOn(info);
+            await this.#power(node, 'on');
             await this.#waitForPowerState(node, PowerState.ON, timeoutS);
             break;
           }
@@ -412,17 +440,23 @@ export class Conductor {
 
   /** `PUT /v1/nodes/{id}/states/power` (manager.change_node_power_state). */
   changePowerState(node: NodeRecord, target: string, timeoutS?: number): void {
-    if (!this.#isFake(node)) this.#ipmiInfo(node);
+    this.#validatePower(node);
     this.#spawn(node.uuid, 'power', () => this.powerAction(node.uuid, target, timeoutS));
   }
 
   async setBootDevice(node: NodeRecord, device: string, persistent: boolean): Promise<void> {
     if (this.#isFake(node)) return;
+    if (node.interfaces.management_interface === 'redfish') {
+      await this.redfish.setBootDevice(this.#redfishInfo(node), device, persistent);
+      return;
+    }
     await this.ipmi.setBootDevice(this.#ipmiInfo(node), device, persistent);
   }
 
   async getBootDevice(node: NodeRecord): Promise<{ boot_device: string | null; persistent: boolean | null }> {
     if (this.#isFake(node)) return { boot_device: null, persistent: null };
+    if (node.interfaces.management_interface === 'redfish')
+      return this.redfish.getBootDevice(this.#redfishInfo(node));
     return this.ipmi.getBootDevice(this.#ipmiInfo(node));
   }
 
@@ -467,6 +501,10 @@ export class Conductor {
             await this.#startInbandInspection(uuid);
             return;
           }
+          if (node.interfaces.inspect_interface === 'redfish') {
+            await this.#inspectRedfish(uuid);
+            return;
+          }
           // The fake inspect interface finishes at once and changes no properties (reference §4).
           this.#update(uuid, (n) => {
             this.#applyEvent(n, 'done');
@@ -501,7 +539,7 @@ export class Conductor {
         this.#abort(node);
         return;
       case 'adopt':
-        if (!this.#isFake(node)) this.#ipmiInfo(node);
+        this.#validatePower(node);
         this.#spawn(uuid, 'adopt', async () => {
           this.#event(uuid, 'adopt');
           this.#event(uuid, 'done');
@@ -525,7 +563,7 @@ export class Conductor {
   #validateInspect(node: NodeRecord): void {
     if (node.interfaces.inspect_interface === 'inspector') {
       try {
-        this.#ipmiInfo(node);
+        this.#validatePower(node);
         const missing = ['deploy_kernel', 'deploy_ramdisk'].filter((k) => !node.driver_info[k]);
         if (missing.length > 0) throw new Error(`Missing are: ${missing.join(', ')}`);
       } catch (err) {
@@ -534,6 +572,10 @@ export class Conductor {
           'HardwareInspectionFailure',
         );
       }
+      return;
+    }
+    if (node.interfaces.inspect_interface === 'redfish') {
+      this.#validatePower(node);
       return;
     }
     if (node.interfaces.inspect_interface !== 'fake') {
@@ -564,12 +606,10 @@ export class Conductor {
     const no = (reason: string) => ({ result: false, reason });
     const fake = this.#isFake(node);
     let power: { result: boolean | null; reason: string | null } = ok;
-    if (!fake) {
-      try {
-        this.#ipmiInfo(node);
-      } catch (err) {
-        power = no(errMessage(err));
-      }
+    try {
+      this.#validatePower(node);
+    } catch (err) {
+      power = no(errMessage(err));
     }
     let boot: { result: boolean | null; reason: string | null } = ok;
     if (!fake) {
@@ -607,7 +647,9 @@ export class Conductor {
       boot,
       console: fake ? ok : noSupport('console'),
       deploy,
-      inspect: node.interfaces.inspect_interface === 'fake' ? ok : noSupport('inspect'),
+      inspect: ['fake', 'redfish', 'inspector'].includes(node.interfaces.inspect_interface)
+        ? power
+        : noSupport('inspect'),
       management: power,
       network: ok,
       power,
@@ -626,7 +668,8 @@ export class Conductor {
     let power: string;
     try {
       power = await this.#getPowerState(node);
-      if (!this.#isFake(node)) await this.ipmi.mcInfo(this.#ipmiInfo(node));
+      // Verify step of the ipmitool management interface (detect_vendor); redfish has none.
+      if (!this.#isFake(node) && !this.#isRedfish(node)) await this.ipmi.mcInfo(this.#ipmiInfo(node));
     } catch (err) {
       this.#update(uuid, (n) => {
         this.#applyEvent(n, 'fail');
@@ -1280,6 +1323,61 @@ export class Conductor {
         this.#applyEvent(n, 'abort');
         n.last_error = 'By request, the inspect operation was aborted';
       });
+    });
+  }
+
+  // --- out-of-band inspection (redfish inspect interface) ---------------------------------------
+
+  /**
+   * RedfishInspect.inspect_hardware: synchronous; properties from the System resource, a port for
+   * each enabled, healthy NIC not yet known; fails unless memory_mb, local_gb, cpus and cpu_arch are
+   * all found (inspect_utils ESSENTIAL_PROPERTIES).
+   */
+  async #inspectRedfish(uuid: string): Promise<void> {
+    const node = this.#store.getNode(uuid)!;
+    try {
+      const found = await this.redfish.inspect(this.#redfishInfo(node));
+      if (found.missing.length > 0) {
+        throw new Error(`Failed to discover the following properties: ${found.missing.join(', ')}`);
+      }
+      const props = { ...found.properties };
+      const caps = props['capabilities'];
+      delete props['capabilities'];
+      this.#update(uuid, (n) => {
+        n.properties = { ...n.properties, ...props };
+        if (typeof caps === 'string' && !String(n.properties['capabilities'] ?? '').includes('boot_mode:')) {
+          const old = n.properties['capabilities'];
+          n.properties['capabilities'] = typeof old === 'string' && old ? `${old},${caps}` : caps;
+        }
+      });
+      for (const mac of found.macs) {
+        if (this.#store.getPortByAddress(mac)) continue;
+        this.#store.insertPort({
+          uuid: randomUUID(),
+          address: mac,
+          node_uuid: uuid,
+          extra: {},
+          local_link_connection: {},
+          pxe_enabled: true,
+          physical_network: null,
+          is_smartnic: false,
+          name: null,
+          portgroup_uuid: null,
+          internal_info: {},
+          created_at: this.#nowIso(),
+          updated_at: null,
+        });
+      }
+    } catch (err) {
+      this.#update(uuid, (n) => {
+        n.last_error = `Failed to inspect hardware. Reason: ${errMessage(err)}`;
+        this.#applyEvent(n, 'fail');
+      });
+      return;
+    }
+    this.#update(uuid, (n) => {
+      this.#applyEvent(n, 'done');
+      n.inspection_finished_at = this.#nowIso();
     });
   }
 
