@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App, AppDeps } from './app.ts';
+import { ApiError } from './errors.ts';
 
 /**
  * ironic-inspector's ramdisk callback, `POST /v1/continue` (unauthenticated), served by the mock so the
@@ -18,6 +19,14 @@ export function registerInspectorRoutes(app: App, deps: AppDeps): void {
       },
       config: { schemaName: 'introspection data' },
     },
-    async (req) => ({ uuid: deps.conductor.continueInspection(req.body as never) }),
+    async (req, reply) => {
+      try {
+        return { uuid: deps.conductor.continueInspection(req.body as never) };
+      } catch (err) {
+        // ironic-inspector's error body: {"error": {"message": ...}}.
+        const status = err instanceof ApiError ? err.status : 500;
+        return reply.code(status).send({ error: { message: (err as Error).message } });
+      }
+    },
   );
 }

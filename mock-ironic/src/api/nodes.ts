@@ -586,6 +586,21 @@ export function registerNodeRoutes(app: App, deps: AppDeps): void {
           }
         }
       }
+      const { configdrive } = req.body;
+      if (configdrive !== undefined && configdrive !== null) {
+        if (!['active', 'rebuild'].includes(target)) {
+          throw ApiError.badRequest(
+            'Adding a config drive is only supported when setting provision state to active, rebuild',
+            'ClientSideError',
+          );
+        }
+        // Kept in instance_info and handed to write_image, as conductor/utils.py does with a URL or
+        // a gzipped, base64 image (a dict is passed through unbuilt).
+        store.saveNode({
+          ...node,
+          instance_info: { ...node.instance_info, configdrive: configdrive as Json },
+        });
+      }
       conductor.provision(node, target, clean_steps ? { cleanSteps: clean_steps as JsonObject[] } : {});
       void reply.code(202).header('Location', `${baseUrl(deps, req)}/v1/nodes/${req.params.ident}/states`);
       return reply.send();
