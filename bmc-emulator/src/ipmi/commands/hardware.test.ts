@@ -108,11 +108,10 @@ describe('sensors', () => {
     const fan = 3;
     const off = await r.call(NetFn.SensorEvent, 0x2d, fan);
     expect(off.data[0]).toBe(0);
-    expect((off.data[1] as number) & 0x40).toBe(0); // scanning disabled while the host is off
+    expect(off.data[2]).toBe(0xc0); // below its thresholds, but not evaluated while the host is off
     await r.machine.powerOn();
     const on = await r.call(NetFn.SensorEvent, 0x2d, fan);
     expect(on.data[0]).toBeGreaterThan(40); // x100 RPM
-    expect((on.data[1] as number) & 0x40).toBe(0x40);
     expect((await r.call(NetFn.SensorEvent, 0x2d, 0xee)).cc).toBe(Cc.NotPresent);
     const th = await r.call(NetFn.SensorEvent, 0x27, fan);
     expect([...th.data]).toEqual([0x07, 8, 5, 3, 0, 0, 0]);

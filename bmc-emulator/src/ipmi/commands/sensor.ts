@@ -46,8 +46,12 @@ function sensorAt(ctx: CommandContext, number: number): { s: Sensor; r: Reading 
   return { s, r };
 }
 
-/** Sensor flags (table 35-15 byte 2): events enabled, scanning enabled (bit 6). */
-const flags = (r: Reading) => 0x80 | (r.scanning ? 0x40 : 0);
+/**
+ * Sensor flags (table 35-15 byte 2): events and scanning enabled. A power-gated sensor keeps
+ * scanning with the host off — it reads 0 RPM or 0 V — but its thresholds are not evaluated
+ * then (Reading.scanning), so a stopped fan of a switched-off host is not a failure.
+ */
+const flags = (_r: Reading) => 0xc0;
 
 /** Threshold assertion offsets (table 42-2) for threshold status bits 0-5. */
 const ASSERTION_BIT = [0, 2, 4, 7, 9, 11];
