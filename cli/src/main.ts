@@ -1,11 +1,15 @@
 import { BmlabError } from '../../common/src/index.ts';
 import { runDemo } from '../../lab/src/index.ts';
 import { BMC_SERVE_HELP, bmcServe } from './bmc.ts';
+import { ironic } from './ironic.ts';
+import { run } from './run.ts';
 
 const HELP = `bmlab — an emulated bare-metal lab
 
 Usage:
   bmlab bmc serve [options]     serve virtual BMCs (IPMI-over-LAN)
+  bmlab run <scenario> [opts]   run a scenario against a lab (mock or real Ironic)
+  bmlab ironic serve [opts]     serve the mock Ironic alone
   bmlab demo                    drive two virtual BMCs with ipmitool and FreeIPMI
   bmlab --help                  this text
 
@@ -20,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === 'demo') return await runDemo();
+    if (cmd === 'run') return await run([sub, ...rest].filter((x): x is string => x !== undefined));
+    if (cmd === 'ironic') return await ironic([sub, ...rest].filter((x): x is string => x !== undefined));
     if (cmd === 'bmc') {
       if (sub === 'serve') return await bmcServe(rest);
       process.stdout.write(BMC_SERVE_HELP);

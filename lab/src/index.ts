@@ -1,3 +1,4 @@
+export { buildLabApi, type FaultsBody, nodeView } from './api.ts';
 export {
   type BmcFleet,
   type BmcServeOptions,
@@ -6,5 +7,7 @@ export {
   serveBmcs,
 } from './bmc-serve.ts';
 export { runDemo } from './demo.ts';
-export { Lab, type LabNode, type LabOptions } from './lab.ts';
+export { Lab, type LabImages, type LabNode, type LabOptions } from './lab.ts';
+export { type RunLabOptions, runInLab } from './run.ts';
 export { SIM_OS, SimHost } from './sim-host.ts';
+export { Trace, type TraceEvent, type TraceKind } from './trace.ts';

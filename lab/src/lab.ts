@@ -7,9 +7,11 @@
  *        └─ ramdisk "boots" ──▶ Agent(kernel args) looks up + heartbeats to ipa-api-url
  *   machine powers off or reboots ──▶ that agent stops (a new boot is a new agent, new token)
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AgentFaults } from '../../agent/src/index.ts';
 import { Agent } from '../../agent/src/index.ts';
 import { Bmc, BmcEndpoint, createBmcState } from '../../bmc-emulator/src/index.ts';
 import { ConfigError, createLogger } from '../../common/src/index.ts';
@@ -22,7 +24,9 @@ import {
   SimFleet,
   type SimMachine,
 } from '../../vm-fleet/src/index.ts';
+import { buildLabApi } from './api.ts';
 import { SimHost } from './sim-host.ts';
+import { Trace } from './trace.ts';
 
 const log = createLogger('lab');
 
@@ -65,6 +69,49 @@ export interface LabNode {
   agent: Agent | undefined;
   /** How many times an agent started on this node. */
   agentBoots: number;
+  /** Faults the next agent on this node starts with. */
+  agentFaults: AgentFaults | undefined;
+}
+
+/** The files a lab serves for deploys: a small whole-disk image and stand-in agent kernel/ramdisk. */
+export interface LabImages {
+  readonly image: {
+    readonly url: string;
+    readonly md5: string;
+    readonly sha256: string;
+    readonly sizeBytes: number;
+  };
+  readonly deployKernel: string;
+  readonly deployRamdisk: string;
+}
+
+/**
+ * A 1 MiB whole-disk image with recognisable content, and stand-ins for the agent kernel and
+ * ramdisk (the sim boots the agent from the kernel line; the files only have to exist, as for
+ * real Ironic's ipxe boot interface).
+ */
+function writeImages(httpRoot: string, httpUrl: string): LabImages {
+  const dir = join(httpRoot, 'images');
+  mkdirSync(dir, { recursive: true });
+  const image = Buffer.alloc(1 << 20);
+  for (let i = 0; i < image.length; i += 32)
+    image.write(`bmlab-disk-image block ${i >> 5}\n`.padEnd(32, '.'), i);
+  writeFileSync(join(dir, 'disk.raw'), image);
+  writeFileSync(
+    join(dir, 'deploy_kernel'),
+    'bmlab agent kernel (the sim boots the agent from the kernel line)\n',
+  );
+  writeFileSync(join(dir, 'deploy_ramdisk'), 'bmlab agent ramdisk\n');
+  return {
+    image: {
+      url: `${httpUrl}/images/disk.raw`,
+      md5: createHash('md5').update(image).digest('hex'),
+      sha256: createHash('sha256').update(image).digest('hex'),
+      sizeBytes: image.length,
+    },
+    deployKernel: `${httpUrl}/images/deploy_kernel`,
+    deployRamdisk: `${httpUrl}/images/deploy_ramdisk`,
+  };
 }
 
 export class Lab {
@@ -73,6 +120,8 @@ export class Lab {
   readonly httpRoot: string;
   readonly httpUrl: string;
   readonly ironic: MockIronic | undefined;
+  readonly trace: Trace;
+  readonly images: LabImages;
   readonly #closers: (() => Promise<void>)[];
   readonly #tempDir: boolean;
 
@@ -82,9 +131,13 @@ export class Lab {
     httpRoot: string;
     httpUrl: string;
     ironic: MockIronic | undefined;
+    trace: Trace;
+    images: LabImages;
     closers: (() => Promise<void>)[];
     tempDir: boolean;
   }) {
+    this.trace = p.trace;
+    this.images = p.images;
     this.nodes = p.nodes;
     this.stateDir = p.stateDir;
     this.httpRoot = p.httpRoot;
@@ -110,6 +163,7 @@ export class Lab {
     const httpRoot = join(stateDir, 'httpboot');
     mkdirSync(httpRoot, { recursive: true });
     const closers: (() => Promise<void>)[] = [];
+    const trace = new Trace();
     const closeAll = async () => {
       for (const c of closers.splice(0).reverse())
         await c().catch((err: unknown) => log.warn(`stop: ${String(err)}`));
@@ -117,6 +171,7 @@ export class Lab {
     try {
       const http = await startBootHttp({ root: httpRoot }, { port: o.httpPort ?? 0 });
       closers.push(http.close);
+      const images = writeImages(httpRoot, http.url);
 
       const nodes: LabNode[] = [];
       const byMachine = new Map<SimMachine, LabNode>();
@@ -167,9 +222,12 @@ export class Lab {
           endpoint,
           agent: undefined,
           agentBoots: 0,
+          agentFaults: undefined,
         };
+        bmc.registry.observer = (t) => trace.ipmi(node.name, t);
         // The ramdisk's OS goes away with the power or a reboot, and its agent with it.
         machine.subscribe((e) => {
+          trace.machine(node.name, e);
           if ((e.type === 'power' && e.state === 'off') || e.type === 'post') stopAgent(node);
         });
         nodes.push(node);
@@ -196,7 +254,17 @@ export class Lab {
         const started = ironic;
         closers.push(() => started.stop());
       }
-      return new Lab({ nodes, stateDir, httpRoot, httpUrl: http.url, ironic, closers, tempDir });
+      return new Lab({
+        nodes,
+        stateDir,
+        httpRoot,
+        httpUrl: http.url,
+        ironic,
+        trace,
+        images,
+        closers,
+        tempDir,
+      });
     } catch (err) {
       await closeAll();
       throw err;
@@ -216,6 +284,8 @@ export class Lab {
         ...(opts.agent?.heartbeatIntervalMs === undefined
           ? {}
           : { heartbeatIntervalMs: opts.agent.heartbeatIntervalMs }),
+        ...(n.agentFaults === undefined ? {} : { faults: n.agentFaults }),
+        onEvent: (e) => trace.agent(n.name, e),
       });
       n.agent = agent;
       n.agentBoots++;
@@ -225,6 +295,15 @@ export class Lab {
         log.warn(`${n.name}: agent did not start: ${String(err)}`);
       }
     }
+  }
+
+  /** Serves the lab API (see api.ts) until the lab stops; resolves to its base URL. */
+  async serveApi(port = 0, host = '127.0.0.1'): Promise<string> {
+    const app = buildLabApi(this);
+    await app.listen({ port, host });
+    this.#closers.push(() => app.close());
+    const a = app.server.address();
+    return `http://${host}:${typeof a === 'object' && a !== null ? a.port : port}`;
   }
 
   async stop(): Promise<void> {

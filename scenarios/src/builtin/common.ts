@@ -1,0 +1,124 @@
+/**
+ * Steps most scenarios share, each through Ironic's public API as an operator would type them
+ * with the `baremetal` CLI.
+ */
+import type { IronicNode } from '../ironic-client.ts';
+import type { LabNodeInfo } from '../lab-client.ts';
+import type { ScenarioContext } from '../scenario.ts';
+
+/** `baremetal node create --driver ipmi ...` + `baremetal port create <mac> --node <uuid>`. */
+export async function enrollIpmi(
+  ctx: ScenarioContext,
+  n: LabNodeInfo,
+  o: { password?: string; inspect?: boolean } = {},
+): Promise<IronicNode> {
+  return ctx.step(n.name, 'enroll', async () => {
+    const node = await ctx.ironic.createNode({
+      name: n.name,
+      driver: 'ipmi',
+      boot_interface: 'ipxe',
+      deploy_interface: 'direct',
+      ...(o.inspect ? { inspect_interface: 'inspector' } : {}),
+      driver_info: {
+        ipmi_address: n.bmc.ipmi.address,
+        ipmi_port: n.bmc.ipmi.port,
+        ipmi_username: n.bmc.username,
+        ipmi_password: o.password ?? n.bmc.password,
+        deploy_kernel: ctx.labInfo.images.deployKernel,
+        deploy_ramdisk: ctx.labInfo.images.deployRamdisk,
+      },
+    });
+    for (const mac of n.macs) await ctx.ironic.createPort(mac, node.uuid);
+    return node;
+  });
+}
+
+export async function manage(ctx: ScenarioContext, n: LabNodeInfo, uuid: string): Promise<IronicNode> {
+  return ctx.step(n.name, 'manage', async () => {
+    await ctx.ironic.setProvisionState(uuid, 'manage');
+    return ctx.waitForState(n.name, uuid, 'manageable', { failOn: ['enroll'] });
+  });
+}
+
+export async function provide(ctx: ScenarioContext, n: LabNodeInfo, uuid: string): Promise<IronicNode> {
+  return ctx.step(n.name, 'provide', async () => {
+    await ctx.ironic.setProvisionState(uuid, 'provide');
+    return ctx.waitForState(n.name, uuid, 'available', { failOn: ['clean failed'] });
+  });
+}
+
+/** Sets instance_info to the lab's image (undeploy wipes it, so before every deploy) and deploys. */
+export async function deploy(ctx: ScenarioContext, n: LabNodeInfo, uuid: string): Promise<IronicNode> {
+  return ctx.step(n.name, 'deploy', async () => {
+    const img = ctx.labInfo.images.image;
+    await ctx.ironic.patchNode(uuid, [
+      {
+        op: 'add',
+        path: '/instance_info',
+        value: { image_source: img.url, image_checksum: img.md5, image_disk_format: 'raw' },
+      },
+    ]);
+    await ctx.ironic.setProvisionState(uuid, 'active');
+    return ctx.waitForState(n.name, uuid, 'active', { failOn: ['deploy failed'] });
+  });
+}
+
+/** What the machine itself says it booted: the lab's view of its disk and run state. */
+export async function verifyBootedImage(ctx: ScenarioContext, n: LabNodeInfo): Promise<void> {
+  await ctx.step(n.name, 'verify the deployed image booted', async () => {
+    const want = ctx.labInfo.images.image.sha256;
+    let now = await ctx.lab.node(n.name);
+    // Ironic reports active as soon as it has powered the machine on; the OS comes up after POST.
+    for (let i = 0; i < 200 && now.runState !== 'os'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await ctx.lab.node(n.name);
+    }
+    ctx.check(n.name, 'machine is on', now.power === 'on', `power is ${now.power}`);
+    ctx.check(
+      n.name,
+      'booted from disk',
+      now.lastBootDevice === 'disk',
+      `last boot device: ${now.lastBootDevice}`,
+    );
+    ctx.check(
+      n.name,
+      'disk holds the image',
+      now.disk?.checksum === `sha256:${want}`,
+      `disk: ${now.disk?.checksum ?? 'empty'}`,
+    );
+    ctx.check(n.name, 'OS came up', now.runState === 'os', `run state: ${now.runState}`);
+    const console = await ctx.lab.console(n.name);
+    ctx.check(
+      n.name,
+      'console shows the image',
+      console.text.includes(want.slice(0, 12)),
+      'the console does not show the deployed image booting',
+    );
+  });
+}
+
+export async function undeploy(ctx: ScenarioContext, n: LabNodeInfo, uuid: string): Promise<IronicNode> {
+  return ctx.step(n.name, 'undeploy', async () => {
+    await ctx.ironic.setProvisionState(uuid, 'deleted');
+    return ctx.waitForState(n.name, uuid, 'available', { failOn: ['clean failed', 'error'] });
+  });
+}
+
+/** Checks the provision states seen include `expected` in order (other states may come between). */
+export function checkSequence(
+  ctx: ScenarioContext,
+  n: LabNodeInfo,
+  seen: readonly string[],
+  expected: readonly string[],
+): void {
+  let i = 0;
+  for (const s of seen) if (s === expected[i]) i++;
+  ctx.check(
+    n.name,
+    'provision-state sequence',
+    i === expected.length,
+    i === expected.length
+      ? expected.join(' → ')
+      : `expected ${expected.join(' → ')}, saw ${seen.join(' → ')}`,
+  );
+}

@@ -1,0 +1,65 @@
+/**
+ * The path every deploy walks (DESIGN.md): enroll with IPMI driver info and ports, manage,
+ * inspect in-band (the agent's inventory through the inspector interface), provide, deploy an
+ * image, check the machine booted it from its disk, undeploy, and be available again.
+ */
+import type { Scenario } from '../scenario.ts';
+import { checkSequence, deploy, enrollIpmi, manage, provide, undeploy, verifyBootedImage } from './common.ts';
+
+export const enrollInspectDeploy: Scenario = {
+  name: 'enroll-inspect-deploy',
+  description: 'enroll → manage → inspect → provide → deploy → booted from disk → undeploy → available',
+  defaultNodes: 8,
+  async run(ctx) {
+    await ctx.forEachNode(async (n) => {
+      const node = await enrollIpmi(ctx, n, { inspect: true });
+      await manage(ctx, n, node.uuid);
+      const inspected = await ctx.step(n.name, 'inspect', async () => {
+        await ctx.ironic.setProvisionState(node.uuid, 'inspect');
+        return ctx.waitForState(n.name, node.uuid, 'manageable', { failOn: ['inspect failed'] });
+      });
+      const p = inspected.properties as {
+        cpus?: unknown;
+        memory_mb?: unknown;
+        local_gb?: unknown;
+        cpu_arch?: unknown;
+      };
+      const diskGb = Math.floor((n.spec.disks[0]?.sizeBytes ?? 0) / 1024 ** 3) - 1;
+      ctx.check(
+        n.name,
+        'inspected cpus',
+        Number(p.cpus) === n.spec.cpus,
+        `cpus ${String(p.cpus)}, spec ${n.spec.cpus}`,
+      );
+      ctx.check(
+        n.name,
+        'inspected memory',
+        Number(p.memory_mb) === n.spec.memoryMiB,
+        `memory_mb ${String(p.memory_mb)}, spec ${n.spec.memoryMiB}`,
+      );
+      ctx.check(
+        n.name,
+        'inspected disk',
+        Number(p.local_gb) === diskGb,
+        `local_gb ${String(p.local_gb)}, spec ${diskGb}`,
+      );
+      ctx.check(n.name, 'inspected arch', p.cpu_arch === n.spec.arch, `cpu_arch ${String(p.cpu_arch)}`);
+      await provide(ctx, n, node.uuid);
+      await deploy(ctx, n, node.uuid);
+      await verifyBootedImage(ctx, n);
+      await undeploy(ctx, n, node.uuid);
+      const end = await ctx.lab.node(n.name);
+      ctx.check(n.name, 'powered off after undeploy', end.power === 'off', `power is ${end.power}`);
+      const seen = await ctx.ironic.getNode(node.uuid);
+      ctx.check(n.name, 'available again', seen.provision_state === 'available', seen.provision_state);
+      checkSequence(ctx, n, ctx.statesSeen(n.name), [
+        'manageable',
+        'inspecting',
+        'manageable',
+        'available',
+        'active',
+        'available',
+      ]);
+    });
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * The built-in scenarios by name, and loading a user's scenario from a path (a module that
+ * exports a `Scenario` as `scenario` or as its only export).
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../../common/src/index.ts';
+import { enrollInspectDeploy } from './builtin/enroll-inspect-deploy.ts';
+import type { Scenario } from './scenario.ts';
+
+export const builtinScenarios: Readonly<Record<string, Scenario>> = {
+  [enrollInspectDeploy.name]: enrollInspectDeploy,
+};
+
+function isScenario(x: unknown): x is Scenario {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as Scenario).name === 'string' &&
+    typeof (x as Scenario).run === 'function'
+  );
+}
+
+export async function loadScenario(nameOrPath: string): Promise<Scenario> {
+  const builtin = builtinScenarios[nameOrPath];
+  if (builtin !== undefined) return builtin;
+  if (!/[/\\.]/.test(nameOrPath)) {
+    throw new ConfigError(
+      'scenario',
+      `no built-in scenario '${nameOrPath}' (built in: ${Object.keys(builtinScenarios).join(', ')})`,
+    );
+  }
+  const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(
+      'scenario',
+      `cannot load ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  const found = isScenario(mod['scenario']) ? mod['scenario'] : Object.values(mod).find(isScenario);
+  if (found === undefined)
+    throw new ConfigError('scenario', `${path} exports no scenario (an object with name and run)`);
+  return found;
+}
