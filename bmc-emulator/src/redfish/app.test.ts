@@ -480,3 +480,20 @@ describe('service details', () => {
     await a.close();
   });
 });
+
+describe('IndicatorLED', () => {
+  it('is one identify light seen from System and Chassis; a bad PATCH changes nothing', async () => {
+    expect((await req('PATCH', SYS, { IndicatorLED: 'Blinking' })).status).toBe(200);
+    expect((await get('/redfish/v1/Chassis/node-0'))['IndicatorLED']).toBe('Blinking');
+    expect((await req('PATCH', '/redfish/v1/Chassis/node-0', { IndicatorLED: 'Off' })).status).toBe(200);
+    expect((await get(SYS))['IndicatorLED']).toBe('Off');
+    const bad = await req('PATCH', SYS, { IndicatorLED: 'Lit', Boot: { BootSourceOverrideTarget: 'Nope' } });
+    expect(bad.status).toBe(400);
+    expect((await get(SYS))['IndicatorLED']).toBe('Off');
+    const worse = await req('PATCH', '/redfish/v1/Chassis/node-0', { IndicatorLED: 'Disco' });
+    expect(firstMessage(worse.body)).toBe('Base.1.8.PropertyValueNotInList');
+    expect(firstMessage((await req('PATCH', '/redfish/v1/Chassis/node-0', { PowerState: 'On' })).body)).toBe(
+      'Base.1.8.PropertyNotWritable',
+    );
+  });
+});

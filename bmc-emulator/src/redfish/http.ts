@@ -67,6 +67,13 @@ export function refuseOtherMethods(app: FastifyInstance, url: string, allowed: r
   });
 }
 
+/** A string property restricted to an enumeration, or 400 with the Base message that says why. */
+export function enumProperty<T extends string>(prop: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string') throw Errors.propertyValueTypeError(prop, value);
+  if (!(allowed as readonly string[]).includes(value)) throw Errors.propertyValueNotInList(prop, value);
+  return value as T;
+}
+
 /** Properties of a PATCH body that are not writable: PropertyNotWritable if the resource has them, else PropertyUnknown. */
 export function refuseUnwritable(body: Json, writable: readonly string[], current: Json): void {
   for (const key of Object.keys(body)) {

@@ -12,6 +12,10 @@ const log = createLogger('bmc:redfish:system');
 
 export type BiosValue = string | number | boolean;
 
+/** Resource.IndicatorLED: the chassis identify light, shared by the System and its Chassis. */
+export const INDICATOR_LED = ['Lit', 'Blinking', 'Off'] as const;
+export type IndicatorLed = (typeof INDICATOR_LED)[number];
+
 /** Virtual media devices per manager, as sushy-tools offers them (`Cd` and `Floppy`). */
 export const MEDIA_SLOTS = {
   Cd: { name: 'Virtual CD', mediaTypes: ['CD', 'DVD'] },
@@ -91,6 +95,8 @@ export class RedfishSystem {
   #pending: Record<string, BiosValue> = {};
   #biosAppliedAt: string | undefined;
   readonly #media = new Map<MediaSlot, MediaState>();
+  /** The identify LED (IPMI `chassis identify` lights the same one on a real board). */
+  indicatorLed: IndicatorLed = 'Off';
   readonly #listeners = new Set<Listener>();
   readonly #unsubscribe: () => void;
 

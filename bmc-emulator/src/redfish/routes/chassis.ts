@@ -2,11 +2,23 @@
  * Chassis (one per system) with Power and Thermal readings that follow the machine's power state
  * (`chassisReadings`): 0 W, ambient temperatures and stopped fans when off.
  */
+
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { type RedfishContext, systemOf } from '../context.ts';
-import { collection, type Json, link, ROOT, refuseOtherMethods, sendResource } from '../http.ts';
+import {
+  checkIfMatch,
+  collection,
+  enumProperty,
+  type Json,
+  link,
+  ROOT,
+  refuseOtherMethods,
+  refuseUnwritable,
+  sendResource,
+} from '../http.ts';
 import { chassisReadings } from '../power.ts';
-import type { RedfishSystem } from '../system.ts';
+import { INDICATOR_LED, type RedfishSystem } from '../system.ts';
 
 type P = { Params: { id: string } };
 const chUrl = (s: RedfishSystem) => `${ROOT}/Chassis/${s.id}`;
@@ -24,7 +36,7 @@ function renderChassis(s: RedfishSystem): Json {
     Model: s.model,
     SerialNumber: s.serialNumber,
     UUID: s.uuid,
-    IndicatorLED: 'Off',
+    IndicatorLED: s.indicatorLed,
     PowerState: s.machine.powerState() === 'on' ? 'On' : 'Off',
     Status: { ...OK, HealthRollup: 'OK' },
     Power: link(`${url}/Power`),
@@ -114,6 +126,8 @@ function renderThermal(s: RedfishSystem): Json {
   };
 }
 
+const ChassisPatch = Type.Object({ IndicatorLED: Type.Optional(Type.Unknown()) });
+
 export function registerChassisRoutes(app: FastifyInstance, ctx: RedfishContext): void {
   const base = `${ROOT}/Chassis`;
   app.get(base, async (_req, reply) =>
@@ -127,7 +141,18 @@ export function registerChassisRoutes(app: FastifyInstance, ctx: RedfishContext)
   app.get<P>(one, async (req, reply) =>
     sendResource(reply, renderChassis(systemOf(ctx, req.params.id, 'Chassis'))),
   );
-  refuseOtherMethods(app, one, ['GET']);
+  app.patch<P>(one, { schema: { body: ChassisPatch } }, async (req, reply) => {
+    const s = systemOf(ctx, req.params.id, 'Chassis');
+    const current = renderChassis(s);
+    checkIfMatch(req, current);
+    const body = req.body as Json;
+    refuseUnwritable(body, ['IndicatorLED'], current);
+    if (body['IndicatorLED'] !== undefined) {
+      s.indicatorLed = enumProperty('IndicatorLED', body['IndicatorLED'], INDICATOR_LED);
+    }
+    return sendResource(reply, renderChassis(s));
+  });
+  refuseOtherMethods(app, one, ['GET', 'PATCH']);
   app.get<P>(`${one}/Power`, async (req, reply) =>
     sendResource(reply, renderPower(systemOf(ctx, req.params.id, 'Chassis'))),
   );

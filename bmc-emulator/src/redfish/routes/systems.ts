@@ -20,6 +20,7 @@ import { Errors } from '../errors.ts';
 import {
   checkIfMatch,
   collection,
+  enumProperty,
   type Json,
   link,
   ROOT,
@@ -28,7 +29,7 @@ import {
   sendResource,
 } from '../http.ts';
 import { isResetType, RESET_TYPES, runReset } from '../power.ts';
-import type { BiosValue, RedfishSystem } from '../system.ts';
+import { type BiosValue, INDICATOR_LED, type RedfishSystem } from '../system.ts';
 
 type P = { Params: { id: string } };
 type PSub = { Params: { id: string; sub: string } };
@@ -57,7 +58,7 @@ export function renderSystem(s: RedfishSystem): Json {
     SystemType: 'Physical',
     HostName: m.spec.name,
     BiosVersion: '1.0.0',
-    IndicatorLED: 'Off',
+    IndicatorLED: s.indicatorLed,
     PowerState: on ? 'On' : 'Off',
     Status: { ...OK, HealthRollup: 'OK' },
     Boot: {
@@ -257,7 +258,10 @@ const BootBody = Type.Object({
   BootSourceOverrideEnabled: Type.Optional(Type.String()),
   BootSourceOverrideMode: Type.Optional(Type.String()),
 });
-const SystemPatch = Type.Object({ Boot: Type.Optional(BootBody) });
+const SystemPatch = Type.Object({
+  Boot: Type.Optional(BootBody),
+  IndicatorLED: Type.Optional(Type.Unknown()),
+});
 const BiosPatch = Type.Object({
   Attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
 });
@@ -283,8 +287,12 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: RedfishContext):
     const s = systemOf(ctx, req.params.id);
     const current = renderSystem(s);
     checkIfMatch(req, current);
-    const body = req.body as Json & { Boot?: BootPatch };
-    refuseUnwritable(body, ['Boot'], current);
+    const body = req.body as Json & { Boot?: BootPatch; IndicatorLED?: unknown };
+    refuseUnwritable(body, ['Boot', 'IndicatorLED'], current);
+    const led =
+      body.IndicatorLED === undefined
+        ? undefined
+        : enumProperty('IndicatorLED', body.IndicatorLED, INDICATOR_LED);
     if (body.Boot !== undefined) {
       for (const key of Object.keys(body.Boot)) {
         if (!key.startsWith('BootSourceOverride') || key.includes('@')) {
@@ -295,6 +303,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: RedfishContext):
       }
       s.machine.setBootOverride(applyBootPatch(s.machine.bootOverride(), body.Boot));
     }
+    if (led !== undefined) s.indicatorLed = led;
     return sendResource(reply, renderSystem(s));
   });
   refuseOtherMethods(app, one, ['GET', 'PATCH']);
