@@ -19,6 +19,7 @@ declare -A need=(
   [curl]=curl                 # the TFTP client network-boot's tests run against
   [/usr/lib/python3/dist-packages/sushy]=python3-sushy   # the Redfish client Ironic uses; the Redfish BMC is tested with it
   [openssl]=openssl           # the Redfish BMC's self-signed HTTPS certificate
+  [xmllint]=libxml2-utils     # the XML parser the JUnit report is checked with
 )
 for arg in "$@"; do
   case "$arg" in
