@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockIronic } from './server.ts';
 import { FakeBmc } from './testing/fake-bmc.ts';
+import { serveImage } from './testing/image-server.ts';
 import { MiniAgent } from './testing/mini-agent.ts';
 
 const BAREMETAL = '/usr/bin/baremetal';
@@ -24,6 +25,7 @@ describe.skipIf(!ready)('baremetal CLI against mock Ironic', () => {
   let bmc: FakeBmc;
   let ironic: MockIronic;
   const agents: MiniAgent[] = [];
+  let image: Awaited<ReturnType<typeof serveImage>>;
 
   const cli = (...args: string[]) =>
     execa(BAREMETAL, args, {
@@ -54,6 +56,7 @@ describe.skipIf(!ready)('baremetal CLI against mock Ironic', () => {
     writeFileSync(join(dir, 'kernel'), 'k');
     writeFileSync(join(dir, 'ramdisk'), 'r');
     bmc = await FakeBmc.start();
+    image = await serveImage();
     ironic = new MockIronic({
       port: 0,
       stateDir: join(dir, 'state'),
@@ -89,6 +92,7 @@ describe.skipIf(!ready)('baremetal CLI against mock Ironic', () => {
     for (const a of agents) await a.stop();
     await ironic?.stop();
     await bmc?.stop();
+    await image?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -146,7 +150,7 @@ describe.skipIf(!ready)('baremetal CLI against mock Ironic', () => {
       'set',
       'cli-0',
       '--instance-info',
-      'image_source=http://127.0.0.1:8088/disk.raw',
+      `image_source=${image.url}`,
       '--instance-info',
       `image_checksum=${'b'.repeat(32)}`,
     );

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockIronic } from '../server.ts';
 import { FakeBmc } from '../testing/fake-bmc.ts';
+import { serveImage } from '../testing/image-server.ts';
 import { MiniAgent } from '../testing/mini-agent.ts';
 
 const hasIpmitool = existsSync('/usr/bin/ipmitool') && existsSync('/usr/lib/python3/dist-packages/pyghmi');
@@ -19,6 +20,7 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
   const agents: MiniAgent[] = [];
   const states: string[] = [];
   let configSeen = '';
+  let image: Awaited<ReturnType<typeof serveImage>>;
   let linkSeen = '';
 
   const api = async (method: string, path: string, body?: unknown) => {
@@ -48,6 +50,7 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
     writeFileSync(join(dir, 'kernel'), 'k');
     writeFileSync(join(dir, 'ramdisk'), 'r');
     bmc = await FakeBmc.start();
+    image = await serveImage();
     ironic = new MockIronic({
       port: 0,
       stateDir: join(dir, 'state'),
@@ -93,6 +96,7 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
     for (const a of agents) await a.stop();
     await ironic?.stop();
     await bmc?.stop();
+    await image?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -157,7 +161,7 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
     await waitFor(uuid, 'available');
 
     const patched = await api('PATCH', `/v1/nodes/${uuid}`, [
-      { op: 'add', path: '/instance_info/image_source', value: 'http://127.0.0.1:8088/images/disk.raw' },
+      { op: 'add', path: '/instance_info/image_source', value: image.url },
       { op: 'add', path: '/instance_info/image_checksum', value: 'a'.repeat(32) },
       { op: 'add', path: '/instance_info/image_disk_format', value: 'raw' },
     ]);
@@ -208,7 +212,7 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
       step: { step: string; args: { image_info: { urls: string[] } } };
     };
     expect(write.step.step).toBe('write_image');
-    expect(write.step.args.image_info.urls).toEqual(['http://127.0.0.1:8088/images/disk.raw']);
+    expect(write.step.args.image_info.urls).toEqual([image.url]);
 
     // Undeploy with automated cleaning on this node: the agent runs the clean steps.
     await api('PATCH', `/v1/nodes/${uuid}`, [{ op: 'replace', path: '/automated_clean', value: true }]);

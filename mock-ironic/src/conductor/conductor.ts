@@ -700,7 +700,7 @@ export class Conductor {
       n.driver_internal_info['deploy_step_index'] = null;
     });
     try {
-      await this.#prepareRamdisk(uuid);
+      await this.#prepareRamdisk(uuid, true);
     } catch (err) {
       this.#failDeploy(uuid, `Failed to prepare to deploy: ${errMessage(err)}`);
       return;
@@ -745,10 +745,13 @@ export class Conductor {
    * CustomAgentDeploy.prepare / prepare_cleaning: power off, write the iPXE boot files and set the
    * next boot to PXE (pxe_base.prepare_ramdisk: `node_set_boot_device(PXE, persistent=False)`).
    */
-  async #prepareRamdisk(uuid: string): Promise<void> {
+  async #prepareRamdisk(uuid: string, forDeploy = false): Promise<void> {
     await this.powerAction(uuid, PowerState.OFF);
     const node = this.#store.getNode(uuid)!;
     if (this.#isFake(node)) return;
+    // AgentDeploy._update_instance_info -> build_instance_info_for_deploy: an http(s) image_source
+    // must answer a HEAD with 200 (image_service.HttpImageService.validate_href).
+    if (forDeploy) await this.#validateImageHref(String(node.instance_info['image_source'] ?? ''));
     await writeRamdiskBootFiles(
       this.#cfg.bootFiles,
       {
@@ -760,6 +763,27 @@ export class Conductor {
       `req-${randomUUID()}`,
     );
     await this.setBootDevice(node, 'pxe', false);
+  }
+
+  async #validateImageHref(href: string): Promise<void> {
+    if (!/^https?:\/\//.test(href)) return;
+    let status: number;
+    try {
+      const res = await fetch(href, {
+        method: 'HEAD',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(60_000),
+      });
+      status = res.status;
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      throw new Error(`Validation of image href ${href} failed, reason: ${errMessage(cause ?? err)}`);
+    }
+    if (status !== 200) {
+      throw new Error(
+        `Validation of image href ${href} failed, reason: Got HTTP code ${status} instead of 200 in response to HEAD request.`,
+      );
+    }
   }
 
   #failDeploy(uuid: string, msg: string): void {

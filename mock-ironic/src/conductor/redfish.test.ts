@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockIronic } from '../server.ts';
+import { serveImage } from '../testing/image-server.ts';
 import { MiniAgent } from '../testing/mini-agent.ts';
 import { RedfishPeer } from '../testing/redfish-peer.ts';
 
@@ -15,12 +16,14 @@ describe('redfish hardware type', () => {
   let peer: RedfishPeer;
   let ironic: MockIronic;
   const agents: MiniAgent[] = [];
+  let image: Awaited<ReturnType<typeof serveImage>>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mock-ironic-redfish-'));
     writeFileSync(join(dir, 'kernel'), 'k');
     peer = new RedfishPeer('node-0', MAC);
     await peer.start();
+    image = await serveImage();
     ironic = new MockIronic({
       port: 0,
       stateDir: join(dir, 'state'),
@@ -52,6 +55,7 @@ describe('redfish hardware type', () => {
     for (const a of agents) await a.stop();
     await ironic.stop();
     await peer.stop();
+    await image.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -122,9 +126,20 @@ describe('redfish hardware type', () => {
 
     await api('PUT', '/v1/nodes/rf/states/provision', { target: 'provide' });
     await until('available');
+    // An image URL that does not answer HEAD with 200 fails the deploy while preparing, as in Ironic.
+    const missing = image.url.replace('disk.raw', 'missing.raw');
     await api('PATCH', '/v1/nodes/rf', [
-      { op: 'add', path: '/instance_info/image_source', value: 'http://127.0.0.1:8088/disk.raw' },
+      { op: 'add', path: '/instance_info/image_source', value: missing },
       { op: 'add', path: '/instance_info/image_checksum', value: 'e'.repeat(32) },
+    ]);
+    await api('PUT', '/v1/nodes/rf/states/provision', { target: 'active' });
+    const failed = await until('deploy failed');
+    expect(failed.last_error).toBe(
+      `Failed to prepare to deploy: Validation of image href ${missing} failed, reason: Got HTTP code 404 instead of 200 in response to HEAD request.`,
+    );
+    expect(failed.target_provision_state).toBe('active');
+    await api('PATCH', '/v1/nodes/rf', [
+      { op: 'replace', path: '/instance_info/image_source', value: image.url },
     ]);
     await api('PUT', '/v1/nodes/rf/states/provision', { target: 'active' });
     const active = await until('active');

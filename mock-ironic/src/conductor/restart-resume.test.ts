@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MockIronic } from '../server.ts';
 import { FakeBmc } from '../testing/fake-bmc.ts';
+import { serveImage } from '../testing/image-server.ts';
 import { MiniAgent } from '../testing/mini-agent.ts';
 
 const ready = existsSync('/usr/bin/ipmitool') && existsSync('/usr/lib/python3/dist-packages/pyghmi');
@@ -30,11 +31,13 @@ describe.skipIf(!ready)('restart in the middle of a deploy', () => {
   const agents: MiniAgent[] = [];
   let bmc: FakeBmc | undefined;
   let ironic: MockIronic | undefined;
+  let image: Awaited<ReturnType<typeof serveImage>> | undefined;
 
   afterAll(async () => {
     for (const a of agents) await a.stop();
     await ironic?.stop();
     await bmc?.stop();
+    await image?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -53,6 +56,8 @@ describe.skipIf(!ready)('restart in the middle of a deploy', () => {
         },
       });
     bmc = await FakeBmc.start();
+    image = await serveImage();
+    const imageUrl = image.url;
     const theBmc = bmc;
     ironic = make();
     await ironic.start();
@@ -103,7 +108,7 @@ describe.skipIf(!ready)('restart in the middle of a deploy', () => {
         deploy_kernel: pathToFileURL(join(dir, 'kernel')).href,
         deploy_ramdisk: pathToFileURL(join(dir, 'kernel')).href,
       },
-      instance_info: { image_source: 'http://127.0.0.1:8088/x.raw', image_checksum: 'd'.repeat(32) },
+      instance_info: { image_source: imageUrl, image_checksum: 'd'.repeat(32) },
     });
     await api('POST', '/v1/ports', { address: MAC, node_uuid: node.uuid });
     await api('PUT', '/v1/nodes/r0/states/provision', { target: 'manage' });
