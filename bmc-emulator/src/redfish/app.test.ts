@@ -238,6 +238,14 @@ describe('ComputerSystem', () => {
     });
     expect(malformed.statusCode).toBe(400);
     expect(firstMessage(malformed.json())).toBe('Base.1.8.MalformedJSON');
+    const xml = await app.inject({
+      method: 'PATCH',
+      url: SYS,
+      headers: { ...AUTH, 'content-type': 'application/xml' },
+      payload: '<Boot/>',
+    });
+    expect(xml.statusCode).toBe(415);
+    expect(firstMessage(xml.json())).toBe('Base.1.8.UnsupportedMediaType');
     expect(m.bootOverride()).toEqual(before);
     expect((await req('DELETE', SYS)).status).toBe(405);
     expect((await req('DELETE', SYS)).headers['allow']).toBe('GET, PATCH, HEAD');
