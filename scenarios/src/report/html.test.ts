@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import type { TimelineEvent } from '../record.ts';
+import { largeRun, NASTY, sampleRun } from './fixtures/records.ts';
+import { htmlReport } from './html.ts';
+import { axisEnd, BINS, DENSE_THRESHOLD, points, segments, tickLabel, ticks } from './timeline.ts';
+
+describe('htmlReport', () => {
+  const out = htmlReport(sampleRun());
+
+  it('escapes every text it was given', () => {
+    expect(out).not.toContain('<waiting>');
+    expect(out).not.toContain('<again>');
+    expect(out).not.toContain('\u0001');
+    expect(out).toContain(
+      'timed out &lt;waiting&gt; for &quot;active&quot; &amp; &#39;wait call-back&#39; ]]&gt; \uFFFDbell',
+    );
+    // The only elements are the report's own: one style, one script, no stray tags from the texts.
+    expect(out.match(/<script/g)).toHaveLength(1);
+    expect(out.match(/<style/g)).toHaveLength(1);
+  });
+
+  it('is self-contained: nothing is loaded from elsewhere', () => {
+    expect(out).not.toMatch(/\b(src|href)="(?!#)/);
+    expect(out).not.toMatch(/url\(|@import|https?:\/\/(?!127\.0\.0\.1)/);
+  });
+
+  it('has a section per node with its lanes and the failing step marked', () => {
+    const sections = [...out.matchAll(/<section class="node (pass|fail)" id="([^"]+)" data-node="([^"]+)"/g)];
+    expect(sections.map((m) => [m[1], m[2], m[3]])).toEqual([
+      ['pass', 'node-node-0', 'node-0'],
+      ['fail', 'node-node-1', 'node-1'],
+    ]);
+    const node1 = out.slice(
+      out.indexOf('<section class="node fail"'),
+      out.indexOf('<section id="assertions"'),
+    );
+    expect(node1.match(/data-lane="(\w+)"/g)).toEqual(
+      ['step', 'provision', 'power', 'ipmi', 'agent', 'boot', 'api', 'fault'].map((l) => `data-lane="${l}"`),
+    );
+    expect(out.match(/class="seg step error failing-step"[^>]*data-step="deploy"/g)).toHaveLength(1);
+    expect(out.match(/class="failing-band"/g)).toHaveLength(1);
+  });
+
+  it('gives nodes with odd names safe, distinct ids', () => {
+    const base = sampleRun();
+    const html = htmlReport({
+      ...base,
+      nodes: [
+        { ...base.nodes[0]!, node: 'rack 1/"a"' },
+        { ...base.nodes[1]!, node: 'rack 1/<a>' },
+      ],
+    });
+    expect(html).toContain('id="node-rack_1__a_" data-node="rack 1/&quot;a&quot;"');
+    expect(html).toContain('id="node-rack_1__a_-1" data-node="rack 1/&lt;a&gt;"');
+  });
+
+  it('draws dense lanes as bins and keeps failures visible', () => {
+    const big = largeRun(10, 20);
+    expect(big.events.length).toBeGreaterThan(10_000);
+    const html = htmlReport(big);
+    const binCounts = [...html.matchAll(/class="bin[^"]*"[^>]*data-count="(\d+)"/g)].map((m) => Number(m[1]));
+    const ipmi = big.events.filter((e) => e.kind === 'ipmi').length;
+    expect(binCounts.reduce((a, b) => a + b, 0)).toBe(ipmi);
+    expect(binCounts.length).toBeLessThanOrEqual(10 * BINS);
+    // Two failing nodes, each with one failed IPMI command drawn on top of its bins.
+    expect(html.match(/class="ev error"[^>]*>Get Chassis Status \(0x00\/0x01\) cc=c3/g)).toHaveLength(2);
+    expect(html.length).toBeLessThan(6_000_000);
+  });
+});
+
+describe('timeline layout', () => {
+  const ev = (at: number, label = 'x', ok?: boolean): TimelineEvent => ({
+    at,
+    node: 'n',
+    kind: 'ipmi',
+    label,
+    ...(ok === undefined ? {} : { ok }),
+  });
+
+  it('puts 1-2-5 ticks over the whole axis', () => {
+    expect(ticks(30_210)).toEqual([0, 5000, 10_000, 15_000, 20_000, 25_000, 30_000]);
+    expect(ticks(900)).toEqual([0, 200, 400, 600, 800]);
+    expect(['0', '500 ms', '12 s', '2 m', '2 m 30 s'].join()).toBe(
+      [0, 500, 12_000, 120_000, 150_000].map(tickLabel).join(),
+    );
+  });
+
+  it('makes the axis long enough for every event and step', () => {
+    const r = sampleRun();
+    expect(axisEnd({ ...r, durationMs: 10, events: [ev(50)], steps: [] })).toBe(50);
+    expect(axisEnd({ ...r, durationMs: 0, events: [], steps: [] })).toBe(1);
+  });
+
+  it('lets a state last until the next one, the last until the end', () => {
+    expect(segments([ev(10), ev(40)], 100).map((s) => [s.from, s.to])).toEqual([
+      [10, 40],
+      [40, 100],
+    ]);
+  });
+
+  it('bins only dense lanes and counts every event once', () => {
+    const sparse = points([ev(1), ev(5)], 10);
+    expect(sparse).toEqual({
+      dense: false,
+      markers: [
+        { event: ev(1), room: 4 },
+        { event: ev(5), room: 5 },
+      ],
+    });
+    const many = Array.from({ length: DENSE_THRESHOLD + 50 }, (_, i) =>
+      ev(i * 10, i % 3 ? 'a' : 'b', i !== 7),
+    );
+    const layout = points(many, 10_000);
+    if (!layout.dense) throw new Error('expected bins');
+    expect(layout.bins.reduce((a, b) => a + b.count, 0)).toBe(many.length);
+    expect(layout.bins.reduce((a, b) => a + b.failed, 0)).toBe(1);
+    expect(layout.failures.map((e) => e.at)).toEqual([70]);
+    expect(layout.bins[0]!.labels[0]).toEqual(['a', 6]);
+    // An event at the very end of the axis sits in the last bin rather than past it.
+    const atEnd = points([...many, ev(10_000)], 10_000);
+    if (!atEnd.dense) throw new Error('expected bins');
+    expect(atEnd.bins.at(-1)).toMatchObject({ from: 10_000 - 10_000 / BINS, to: 10_000, count: 1 });
+  });
+});
+
+it('the fixture carries the hostile message the escaping tests rely on', () => {
+  expect(NASTY).toMatch(/<waiting>.*"active".*&.*'.*]]>/);
+  expect(NASTY).toContain('\u0001');
+});
