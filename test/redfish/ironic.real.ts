@@ -4,6 +4,8 @@
  * the `redfish` inspect interface, then power, boot device and boot mode through Ironic's API. Every
  * result is checked against the machine behind the BMC.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedfishServer } from '../../bmc-emulator/src/redfish/index.ts';
 import { defaultMachineSpec, InMemoryMachine } from '../../vm-fleet/src/index.ts';
@@ -24,7 +26,9 @@ const machine = new InMemoryMachine({
     { name: 'sdc', sizeBytes: 2 * GiB },
   ],
 });
+const tlsMachine = new InMemoryMachine(defaultMachineSpec(4));
 let server: RedfishServer;
+let tlsServer: RedfishServer;
 let ironic: RealIronic;
 const requests: string[] = [];
 
@@ -38,12 +42,21 @@ beforeAll(async () => {
     requests.push(`${req.method} ${req.url} ${reply.statusCode}`);
   });
   await server.listen('127.0.0.1', 0);
+  tlsServer = await RedfishServer.start(
+    { systems: [{ id: 'node-4', machine: tlsMachine }], auth: { username: 'admin', password: 'password' } },
+    { port: 0, tls: true },
+  );
+  // python-requests lets these override the verify setting sushy passes (psf/requests#3829), which
+  // would make Ironic check the BMC against the system bundle instead of `redfish_verify_ca`.
+  delete process.env['REQUESTS_CA_BUNDLE'];
+  delete process.env['CURL_CA_BUNDLE'];
   ironic = await startRealIronic();
 }, 120_000);
 
 afterAll(async () => {
   await ironic?.stop();
   await server?.close();
+  await tlsServer?.close();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -146,5 +159,30 @@ describe.skipIf(!hasRealIronic)('real Ironic 21.4 through the Redfish BMC', () =
     // Ironic never met a Redfish error it had to work around.
     expect(requests.filter((r) => !/ (200|201|204)$/.test(r))).toEqual([]);
     console.log(`${requests.length} Redfish requests served`);
+  });
+
+  it('reaches a BMC over HTTPS, trusting its self-signed certificate via redfish_verify_ca', async () => {
+    const ca = join(ironic.state, 'bmc-ca.pem');
+    writeFileSync(ca, tlsServer.certificate ?? '');
+    const [created, n0] = (await ironic.call('POST', '/v1/nodes', {
+      name: 'node-4',
+      driver: 'redfish',
+      driver_info: {
+        redfish_address: tlsServer.url,
+        redfish_system_id: '/redfish/v1/Systems/node-4',
+        redfish_username: 'admin',
+        redfish_password: 'password',
+        redfish_verify_ca: ca,
+      },
+    })) as [number, Doc];
+    expect(created).toBe(201);
+    const uuid = n0['uuid'] as string;
+    await provision(uuid, 'manage', 'manageable', []);
+    expect((await node(uuid))['power_state']).toBe('power off');
+    expect((await ironic.call('PUT', `/v1/nodes/${uuid}/states/power`, { target: 'power on' }))[0]).toBe(202);
+    await until('power on', async () =>
+      (await node(uuid))['power_state'] === 'power on' ? true : undefined,
+    );
+    expect(tlsMachine.powerState()).toBe('on');
   });
 });
