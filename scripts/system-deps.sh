@@ -20,6 +20,7 @@ declare -A need=(
   [/usr/lib/python3/dist-packages/sushy]=python3-sushy   # the Redfish client Ironic uses; the Redfish BMC is tested with it
   [openssl]=openssl           # the Redfish BMC's self-signed HTTPS certificate
   [xmllint]=libxml2-utils     # the XML parser the JUnit report is checked with
+  [/usr/bin/chromium]=chromium   # the browser the HTML report is opened in (through playwright-core)
 )
 for arg in "$@"; do
   case "$arg" in
