@@ -383,7 +383,9 @@ describe('Managers and VirtualMedia', () => {
 
     const sys = app.redfish.systems.get('node-0');
     const seen: string[] = [];
-    sys?.subscribe((e) => seen.push(e.type === 'media-boot' ? `boot:${e.image}` : e.type));
+    sys?.subscribe((e) => {
+      if (e.type !== 'state') seen.push(e.type === 'media-boot' ? `boot:${e.image}` : e.type);
+    });
     const insert = cd['Actions']['#VirtualMedia.InsertMedia']['target'];
     const iso = 'http://10.0.0.1:8080/images/deploy.iso';
     expect((await req('POST', insert, { Image: iso })).status).toBe(204);
@@ -503,5 +505,39 @@ describe('IndicatorLED', () => {
     expect(firstMessage((await req('PATCH', '/redfish/v1/Chassis/node-0', { PowerState: 'On' })).body)).toBe(
       'Base.1.8.PropertyNotWritable',
     );
+  });
+});
+
+describe('RedfishSystem state for the lab store', () => {
+  it('announces every change and restores from its JSON snapshot', async () => {
+    const sys = app.redfish.systems.get('node-0');
+    let changes = 0;
+    sys?.subscribe((e) => {
+      if (e.type === 'state') changes++;
+    });
+    await req('PATCH', `${SYS}/Bios/Settings`, { Attributes: { QuietBoot: false } });
+    await req('PATCH', SYS, { IndicatorLED: 'Lit' });
+    await req('POST', '/redfish/v1/Managers/node-0/VirtualMedia/Cd/Actions/VirtualMedia.InsertMedia', {
+      Image: 'http://10.0.0.1/a.iso',
+    });
+    await req('PATCH', `${SYS}/Bios/Settings`, { Attributes: { ProcTurboMode: 'Disabled' } });
+    await m.powerOn(); // applies both pending attributes
+    expect(changes).toBe(5);
+
+    const saved = JSON.parse(JSON.stringify(sys?.snapshot()));
+    const again = buildRedfishApp({
+      systems: [{ id: 'node-0', machine: m, restore: saved }],
+      auth: { username: 'admin', password: 'password' },
+    });
+    const read = async (url: string) => (await again.inject({ url, headers: AUTH })).json() as Doc;
+    expect((await read(`${SYS}/Bios`))['Attributes']).toMatchObject({
+      QuietBoot: false,
+      ProcTurboMode: 'Disabled',
+    });
+    expect((await read(SYS))['IndicatorLED']).toBe('Lit');
+    expect((await read('/redfish/v1/Managers/node-0/VirtualMedia/Cd'))['Image']).toBe(
+      'http://10.0.0.1/a.iso',
+    );
+    await again.close();
   });
 });

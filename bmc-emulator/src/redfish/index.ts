@@ -5,11 +5,14 @@ export { type ChassisReadings, chassisReadings, RESET_TYPES, type ResetType } fr
 export { type RedfishListenOptions, RedfishServer, selfSignedCertificate } from './server.ts';
 export {
   type BiosValue,
+  INDICATOR_LED,
+  type IndicatorLed,
   MEDIA_SLOTS,
   type MediaSlot,
   type MediaState,
   RedfishSystem,
   type RedfishSystemEvent,
   type RedfishSystemOptions,
+  type RedfishSystemSnapshot,
   uuidFromName,
 } from './system.ts';

@@ -41,7 +41,18 @@ export const EMPTY_MEDIA: MediaState = {
 export type RedfishSystemEvent =
   | { readonly type: 'media'; readonly slot: MediaSlot; readonly media: MediaState }
   | { readonly type: 'media-boot'; readonly slot: MediaSlot; readonly image: string }
-  | { readonly type: 'bios-applied'; readonly attributes: Readonly<Record<string, BiosValue>> };
+  | { readonly type: 'bios-applied'; readonly attributes: Readonly<Record<string, BiosValue>> }
+  /** Anything in `snapshot()` changed: the lab persists it so a restart loses nothing. */
+  | { readonly type: 'state' };
+
+/** What a Redfish BMC keeps beside the machine, as plain JSON for the lab's state store. */
+export interface RedfishSystemSnapshot {
+  readonly bios: Readonly<Record<string, BiosValue>>;
+  readonly pendingBios: Readonly<Record<string, BiosValue>>;
+  readonly biosAppliedAt?: string;
+  readonly media: Readonly<Partial<Record<MediaSlot, MediaState>>>;
+  readonly indicatorLed: IndicatorLed;
+}
 
 export interface RedfishSystemOptions {
   /** The path segment in `/redfish/v1/Systems/<id>` (sushy-tools: the libvirt domain name or UUID). */
@@ -53,6 +64,8 @@ export interface RedfishSystemOptions {
   readonly serialNumber?: string;
   /** Extra or overriding BIOS attributes; the registry is the union of the defaults and these. */
   readonly biosAttributes?: Readonly<Record<string, BiosValue>>;
+  /** State saved from an earlier run (`snapshot()`). */
+  readonly restore?: RedfishSystemSnapshot;
 }
 
 /** A stable RFC 4122 v5-style UUID from the system's name (the IPMI side derives its GUID the same way). */
@@ -95,8 +108,7 @@ export class RedfishSystem {
   #pending: Record<string, BiosValue> = {};
   #biosAppliedAt: string | undefined;
   readonly #media = new Map<MediaSlot, MediaState>();
-  /** The identify LED (IPMI `chassis identify` lights the same one on a real board). */
-  indicatorLed: IndicatorLed = 'Off';
+  #led: IndicatorLed = 'Off';
   readonly #listeners = new Set<Listener>();
   readonly #unsubscribe: () => void;
 
@@ -109,7 +121,18 @@ export class RedfishSystem {
     this.serialNumber = o.serialNumber ?? `BMLAB-${o.machine.spec.name}`;
     this.#biosDefaults = { ...defaultBiosAttributes(o.machine), ...o.biosAttributes };
     this.#bios = { ...this.#biosDefaults };
-    for (const slot of Object.keys(MEDIA_SLOTS) as MediaSlot[]) this.#media.set(slot, EMPTY_MEDIA);
+    for (const slot of Object.keys(MEDIA_SLOTS) as MediaSlot[]) {
+      this.#media.set(slot, o.restore?.media[slot] ?? EMPTY_MEDIA);
+    }
+    if (o.restore !== undefined) {
+      // Attributes the registry no longer has are dropped; new defaults keep their value.
+      const known = (a: Readonly<Record<string, BiosValue>>) =>
+        Object.fromEntries(Object.entries(a).filter(([k]) => k in this.#biosDefaults));
+      this.#bios = { ...this.#biosDefaults, ...known(o.restore.bios) };
+      this.#pending = known(o.restore.pendingBios);
+      this.#biosAppliedAt = o.restore.biosAppliedAt;
+      this.#led = o.restore.indicatorLed;
+    }
     this.#unsubscribe = o.machine.subscribe((e) => this.#onMachine(e));
   }
 
@@ -122,6 +145,26 @@ export class RedfishSystem {
   subscribe(listener: Listener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  snapshot(): RedfishSystemSnapshot {
+    return {
+      bios: this.#bios,
+      pendingBios: this.#pending,
+      ...(this.#biosAppliedAt === undefined ? {} : { biosAppliedAt: this.#biosAppliedAt }),
+      media: Object.fromEntries(this.#media),
+      indicatorLed: this.#led,
+    };
+  }
+
+  /** The identify LED (IPMI `chassis identify` lights the same one on a real board). */
+  get indicatorLed(): IndicatorLed {
+    return this.#led;
+  }
+  set indicatorLed(v: IndicatorLed) {
+    if (v === this.#led) return;
+    this.#led = v;
+    this.#emit({ type: 'state' });
   }
 
   biosAttributes(): Readonly<Record<string, BiosValue>> {
@@ -140,11 +183,13 @@ export class RedfishSystem {
   /** Records pending BIOS attributes; the caller has checked names and types against `biosAttributes()`. */
   setPendingBios(attrs: Readonly<Record<string, BiosValue>>): void {
     this.#pending = { ...this.#pending, ...attrs };
+    this.#emit({ type: 'state' });
   }
 
   /** `#Bios.ResetBios`: the factory defaults become the pending settings, applied at the next POST. */
   resetBiosToDefaults(): void {
     this.#pending = { ...this.#biosDefaults };
+    this.#emit({ type: 'state' });
   }
 
   media(slot: MediaSlot): MediaState {
@@ -163,6 +208,7 @@ export class RedfishSystem {
   #setMedia(slot: MediaSlot, media: MediaState): void {
     this.#media.set(slot, media);
     this.#emit({ type: 'media', slot, media });
+    this.#emit({ type: 'state' });
   }
 
   #emit(e: RedfishSystemEvent): void {
@@ -184,6 +230,7 @@ export class RedfishSystem {
         this.#pending = {};
         this.#biosAppliedAt = new Date().toISOString();
         this.#emit({ type: 'bios-applied', attributes });
+        this.#emit({ type: 'state' });
       }
       return;
     }
