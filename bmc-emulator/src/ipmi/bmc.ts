@@ -20,6 +20,7 @@ import { appCommands } from './commands/app.ts';
 import { expireBootFlags } from './commands/boot-flags.ts';
 import { chassisCommands } from './commands/chassis.ts';
 import { dcmiCommands } from './commands/dcmi.ts';
+import { payloadCommands, registerSol } from './commands/payload.ts';
 import { CommandRegistry, type DispatchResult } from './commands/registry.ts';
 import { sensorCommands } from './commands/sensor.ts';
 import { storageCommands } from './commands/storage.ts';
@@ -30,6 +31,7 @@ import { attachEventLog, logBmcReset, withSelEvents } from './model/hw.ts';
 import { activateSession, getSessionChallenge, verifyAuth15 } from './session/activate15.ts';
 import { type HandshakeReply, openSession, rakp1, rakp3 } from './session/handshake.ts';
 import { type Session, type Session15, type Session20, SessionTable } from './session/session-table.ts';
+import { SolService } from './session/sol.ts';
 import type { BmcState } from './state.ts';
 import { decodeRequest, encodeResponse, type IpmiRequest, responseTo } from './wire/message.ts';
 import { Reader } from './wire/reader.ts';
@@ -73,7 +75,20 @@ const defaultRegistry = (): CommandRegistry =>
     ...storageCommands,
     ...transportCommands,
     ...dcmiCommands,
+    ...payloadCommands,
   ]);
+
+/** Where a datagram came from / goes to; SOL output is sent unprompted to its console. */
+export interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** The socket side a BMC may push through (Serial-over-LAN output), set by its endpoint. */
+export interface BmcTransport {
+  readonly port: number;
+  send(packet: Buffer, to: Peer): void;
+}
 
 const CMD_GET_SESSION_CHALLENGE = 0x39;
 const CMD_ACTIVATE_SESSION = 0x3a;
@@ -92,6 +107,9 @@ export class Bmc {
   #pendingReset: 'cold' | 'warm' | undefined;
   /** Packets dropped as malformed or unauthenticated: a health figure for tests and the lab. */
   dropped = 0;
+  readonly #sol: SolService;
+  #transport: BmcTransport | undefined;
+  #solPeer: Peer | undefined;
 
   constructor(o: BmcOptions) {
     this.state = o.state;
@@ -113,6 +131,14 @@ export class Bmc {
     this.#resetMs = { cold: o.coldResetMs ?? 3_000, warm: o.warmResetMs ?? 1_000 };
     // The SEL records what happens to the machine, whoever caused it (model/hw.ts).
     attachEventLog({ state: this.state, machine: this.machine, clock: this.#clock });
+    this.#sol = new SolService({
+      state: this.state,
+      machine: this.machine,
+      log: this.#log,
+      send: (id, payload) => this.#pushSol(id, payload),
+    });
+    // Activate Payload answers the UDP port SOL runs on: the one this BMC listens on (24.1).
+    registerSol(this.state, this.#sol, () => this.#transport?.port ?? 623);
     this.#services = {
       reset: (kind) => {
         this.#pendingReset = kind;
@@ -132,7 +158,13 @@ export class Bmc {
   beginReset(ms: number): void {
     this.#resetUntil = this.#clock.now() + ms;
     this.#sessions.clear();
+    this.#sol.deactivate();
     logBmcReset({ state: this.state, machine: this.machine, clock: this.#clock });
+  }
+
+  /** Called by the endpoint once bound: SOL output goes out through it. */
+  attachTransport(t: BmcTransport): void {
+    this.#transport = t;
   }
 
   sessionCount(): number {
@@ -140,10 +172,10 @@ export class Bmc {
   }
 
   /** Handles one datagram; resolves to the reply, or undefined when nothing is to be sent. */
-  async handle(packet: Buffer): Promise<Buffer | undefined> {
+  async handle(packet: Buffer, from?: Peer): Promise<Buffer | undefined> {
     if (this.resetting()) return undefined;
     try {
-      const out = await this.#route(packet);
+      const out = await this.#route(packet, from);
       if (out === undefined) this.dropped++;
       return out;
     } catch (err) {
@@ -163,13 +195,13 @@ export class Bmc {
     }
   }
 
-  async #route(packet: Buffer): Promise<Buffer | undefined> {
+  async #route(packet: Buffer, from: Peer | undefined): Promise<Buffer | undefined> {
     const r = new Reader(packet);
     const rmcp = decodeRmcpHeader(r);
     if (rmcp.ack) return undefined;
     if (rmcp.msgClass === RmcpClass.Asf) return this.#asf(r, rmcp.sequence);
     if (rmcp.msgClass !== RmcpClass.Ipmi) return undefined;
-    if (packet[4] === AuthType.RmcpPlus) return this.#v20(packet.subarray(4), r);
+    if (packet[4] === AuthType.RmcpPlus) return this.#v20(packet.subarray(4), r, from);
     return this.#v15(r);
   }
 
@@ -284,7 +316,7 @@ export class Bmc {
 
   // ---- IPMI v2.0 / RMCP+ ----------------------------------------------------------------------
 
-  async #v20(packet: Buffer, r: Reader): Promise<Buffer | undefined> {
+  async #v20(packet: Buffer, r: Reader, from: Peer | undefined): Promise<Buffer | undefined> {
     const h = decodeSession20(r);
     const plain = !h.authenticated && !h.encrypted;
     switch (h.payloadType) {
@@ -297,13 +329,14 @@ export class Bmc {
       case PayloadType.Rakp3:
         return h.sessionId === 0 && plain ? this.#wrapHandshake(rakp3(this.#deps(), h.payload)) : undefined;
       case PayloadType.Ipmi:
+      case PayloadType.Sol:
         break;
       default:
         return undefined;
     }
 
     if (h.sessionId === 0) {
-      if (!plain) return undefined;
+      if (!plain || h.payloadType !== PayloadType.Ipmi) return undefined;
       const req = decodeRequest(new Reader(h.payload));
       const res = await this.#dispatch(req, undefined, true);
       return this.#wrap20(0, 0, this.#encodeMessage(req, res), undefined);
@@ -326,12 +359,34 @@ export class Bmc {
       return undefined;
     }
     this.#sessions.touch(s);
+    if (h.payloadType === PayloadType.Sol) {
+      if (from !== undefined) this.#solPeer = from;
+      const ack = this.#sol.receive(s.id, new Reader(payload));
+      if (ack === undefined) return undefined;
+      s.outSeq = (s.outSeq + 1) >>> 0 || 1;
+      return this.#wrap20(s.consoleSessionId, s.outSeq, ack, s, PayloadType.Sol);
+    }
     const req = decodeRequest(new Reader(payload));
     const res = await this.#dispatch(req, s, true);
+    if (from !== undefined && this.#sol.sessionId === s.id) this.#solPeer = from;
     s.outSeq = (s.outSeq + 1) >>> 0 || 1;
     const out = this.#wrap20(s.consoleSessionId, s.outSeq, this.#encodeMessage(req, res), s);
-    if (s.closing) this.#sessions.delete(s.id);
+    if (s.closing) {
+      this.#sessions.delete(s.id);
+      this.#sol.deactivate(s.id);
+    }
     return out;
+  }
+
+  /** Sends SOL output to the console of session `id`; false when that session is gone. */
+  #pushSol(id: number, payload: Buffer): boolean {
+    const s = this.#sessions.get(id);
+    const to = this.#solPeer;
+    if (s === undefined || s.kind !== 'v20' || s.state !== 'active') return false;
+    if (this.#transport === undefined || to === undefined || this.resetting()) return false;
+    s.outSeq = (s.outSeq + 1) >>> 0 || 1;
+    this.#transport.send(this.#wrap20(s.consoleSessionId, s.outSeq, payload, s, PayloadType.Sol), to);
+    return true;
   }
 
   #wrapHandshake(rep: HandshakeReply | undefined): Buffer | undefined {
@@ -352,7 +407,13 @@ export class Bmc {
     return w.finish();
   }
 
-  #wrap20(sessionId: number, seq: number, message: Buffer, s: Session20 | undefined): Buffer {
+  #wrap20(
+    sessionId: number,
+    seq: number,
+    message: Buffer,
+    s: Session20 | undefined,
+    payloadType: number = PayloadType.Ipmi,
+  ): Buffer {
     const aes = s?.aes;
     const encrypted = aes !== undefined;
     const payload = aes === undefined ? message : aes.encrypt(this.#rng.bytes(16), message);
@@ -360,7 +421,7 @@ export class Bmc {
     encodeRmcpHeader({ sequence: 0xff, msgClass: RmcpClass.Ipmi, ack: false }, w);
     encodeSession20(
       {
-        payloadType: PayloadType.Ipmi,
+        payloadType,
         encrypted,
         authenticated: s?.integrity !== undefined,
         sessionId,

@@ -43,6 +43,13 @@ export class BmcEndpoint {
     this.#socket = socket;
     this.#random = seededRandom(seed);
     socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
+    // Serial-over-LAN output is sent unprompted, to the console that holds the payload.
+    bmc.attachTransport({
+      port: socket.address().port,
+      send: (packet, to) => {
+        if (!this.#closed) socket.send(packet, to.port, to.address);
+      },
+    });
     // A UDP socket error (e.g. ICMP unreachable reflected on some systems) must not kill the lab.
     socket.on('error', () => {});
   }
@@ -70,7 +77,7 @@ export class BmcEndpoint {
 
   #onMessage(msg: Buffer, address: string, port: number): void {
     if (this.#closed || this.faults.noAnswer || msg.length > MAX_DATAGRAM) return;
-    this.bmc.handle(msg).then(
+    this.bmc.handle(msg, { address, port }).then(
       (reply) => {
         if (reply === undefined || this.#closed) return;
         if (this.faults.dropRate > 0 && this.#random() < this.faults.dropRate) return;

@@ -110,7 +110,7 @@ export function createHardwareState(o: HardwareStateOptions): HardwareState {
     },
     sol: {
       enabled: true,
-      authentication: 0x80 | 0x40 | 0x02,
+      authentication: 0x02,
       accumulateInterval: 12,
       sendThreshold: 96,
       retryCount: 7,
