@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { TimelineEvent } from '../record.ts';
 import { largeRun, NASTY, sampleRun } from './fixtures/records.ts';
 import { htmlReport } from './html.ts';
-import { axisEnd, BINS, DENSE_THRESHOLD, points, segments, tickLabel, ticks } from './timeline.ts';
+import {
+  AXIS_HEADROOM,
+  axisEnd,
+  BINS,
+  DENSE_THRESHOLD,
+  points,
+  segments,
+  tickLabel,
+  ticks,
+} from './timeline.ts';
 
 describe('htmlReport', () => {
   const out = htmlReport(sampleRun());
@@ -63,7 +72,9 @@ describe('htmlReport', () => {
     expect(binCounts.reduce((a, b) => a + b, 0)).toBe(ipmi);
     expect(binCounts.length).toBeLessThanOrEqual(10 * BINS);
     // Two failing nodes, each with one failed IPMI command drawn on top of its bins.
-    expect(html.match(/class="ev error"[^>]*>Get Chassis Status \(0x00\/0x01\) cc=c3/g)).toHaveLength(2);
+    expect(
+      html.match(/class="ev error"[^>]*title="[^"]*ipmi: Get Chassis Status \(0x00\/0x01\) cc=c3/g),
+    ).toHaveLength(2);
     expect(html.length).toBeLessThan(6_000_000);
   });
 });
@@ -87,8 +98,11 @@ describe('timeline layout', () => {
 
   it('makes the axis long enough for every event and step', () => {
     const r = sampleRun();
-    expect(axisEnd({ ...r, durationMs: 10, events: [ev(50)], steps: [] })).toBe(50);
-    expect(axisEnd({ ...r, durationMs: 0, events: [], steps: [] })).toBe(1);
+    expect(axisEnd({ ...r, durationMs: 10, events: [ev(50)], steps: [] })).toBe(50 * (1 + AXIS_HEADROOM));
+    expect(axisEnd({ ...r, durationMs: 10, events: [], steps: [{ ...r.steps[0]!, endedAt: 70 }] })).toBe(
+      70 * (1 + AXIS_HEADROOM),
+    );
+    expect(axisEnd({ ...r, durationMs: 0, events: [], steps: [] })).toBe(1 + AXIS_HEADROOM);
   });
 
   it('lets a state last until the next one, the last until the end', () => {

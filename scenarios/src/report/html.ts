@@ -47,6 +47,11 @@ function place(from: number, to: number, end: number): string {
   return `left:${pct(from, end)};width:${pct(to - from, end)}`;
 }
 
+/** Labels narrower than this share of the axis would show only an ellipsis; they keep their title. */
+const MIN_LABEL_SHARE = 0.025;
+const label = (text: string, from: number, to: number, end: number) =>
+  (to - from) / end < MIN_LABEL_SHARE ? '' : html(text);
+
 function eventTitle(e: TimelineEvent): string {
   return [
     `${offset(e.at)}  ${e.kind}: ${e.label}`,
@@ -76,7 +81,7 @@ function stepLane(n: NodeView, runSteps: readonly StepResult[], end: number): st
       ]
         .filter(Boolean)
         .join(' ');
-      return `<span class="${cls}" style="${place(s.startedAt, Math.max(s.endedAt, s.startedAt), end)}" data-at="${s.startedAt}" data-step="${html(s.name)}" title="${html(stepTitle(s))}">${html(s.name)}</span>`;
+      return `<span class="${cls}" style="${place(s.startedAt, Math.max(s.endedAt, s.startedAt), end)}" data-at="${s.startedAt}" data-step="${html(s.name)}" title="${html(stepTitle(s))}">${label(s.name, s.startedAt, s.endedAt, end)}</span>`;
     })
     .join('');
 }
@@ -85,13 +90,13 @@ function stateLane(lane: Lane, events: readonly TimelineEvent[], end: number): s
   return segments(events, end)
     .map(({ from, to, event: e }) => {
       const cls = lane === 'provision' ? provisionClass(e.label, e.ok) : `power-${powerClass(e.label)}`;
-      return `<span class="seg ${cls}${e.ok === false ? ' error' : ''}" style="${place(from, to, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${html(e.label)}</span>`;
+      return `<span class="seg ${cls}${e.ok === false ? ' error' : ''}" style="${place(from, to, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${label(e.label, from, to, end)}</span>`;
     })
     .join('');
 }
 
 function marker(e: TimelineEvent, room: number, end: number): string {
-  return `<span class="ev${e.ok === false ? ' error' : ''}" style="${place(e.at, e.at + room, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${html(e.label)}</span>`;
+  return `<span class="ev${e.ok === false ? ' error' : ''}" style="${place(e.at, e.at + room, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${label(e.label, e.at, e.at + room, end)}</span>`;
 }
 
 function pointLane(events: readonly TimelineEvent[], end: number): string {

@@ -18,12 +18,15 @@ export const DENSE_THRESHOLD = 80;
 /** How many bins a dense lane is cut into along the axis. */
 export const BINS = 120;
 
+/** Room left after the last moment of the run, so the state a node ended in can be read. */
+export const AXIS_HEADROOM = 0.04;
+
 /** The shared axis: every node of the run is drawn on 0..end, so nodes can be compared by eye. */
 export function axisEnd(record: RunRecord): number {
   let end = record.durationMs;
   for (const e of record.events) end = Math.max(end, e.at);
   for (const s of record.steps) end = Math.max(end, s.endedAt);
-  return Math.max(end, 1);
+  return Math.max(end, 1) * (1 + AXIS_HEADROOM);
 }
 
 /** Ticks at 1, 2 or 5 × 10^k ms, about `target` of them. */
