@@ -541,3 +541,37 @@ describe('RedfishSystem state for the lab store', () => {
     await again.close();
   });
 });
+
+describe('GracefulRestart with a guest that takes its time', () => {
+  it('answers at once and powers on when the guest went down', async () => {
+    /** A guest that honours ACPI after a moment, as the sim backend's shutdown delay. */
+    class SlowGuest extends InMemoryMachine {
+      override async softOff() {
+        setTimeout(() => void this.powerOff(), 30);
+        return { accepted: true };
+      }
+    }
+    const slow = new SlowGuest(defaultMachineSpec(2));
+    const a = buildRedfishApp({
+      systems: [{ id: 'slow', machine: slow }],
+      auth: { username: 'admin', password: 'password' },
+    });
+    await slow.powerOn();
+    const powers: string[] = [];
+    slow.subscribe((e) => {
+      if (e.type === 'power') powers.push(e.state);
+    });
+    const r = await a.inject({
+      method: 'POST',
+      url: '/redfish/v1/Systems/slow/Actions/ComputerSystem.Reset',
+      headers: AUTH,
+      payload: { ResetType: 'GracefulRestart' },
+    });
+    expect(r.statusCode).toBe(204);
+    expect(slow.powerState()).toBe('on');
+    await new Promise((res) => setTimeout(res, 80));
+    expect(powers).toEqual(['off', 'on']);
+    expect(slow.powerState()).toBe('on');
+    await a.close();
+  });
+});

@@ -2,8 +2,14 @@
  * `#ComputerSystem.Reset` (Resource.ResetType) onto the machine, as sushy-tools' drivers do it, and
  * the chassis readings that follow the power state.
  */
+import { createLogger } from '../../../common/src/index.ts';
 import type { Machine } from '../../../vm-fleet/src/index.ts';
 import { Errors } from './errors.ts';
+
+const log = createLogger('bmc:redfish:power');
+
+/** How long a GracefulRestart waits for the guest to go down before it gives up (an OS reboot's budget). */
+export const GRACEFUL_RESTART_WAIT_MS = 300_000;
 
 export const RESET_TYPES = [
   'On',
@@ -23,7 +29,8 @@ export function isResetType(v: unknown): v is ResetType {
 /**
  * Runs a reset type. Only a guest that honours ACPI powers off on GracefulShutdown (the request is
  * accepted either way, as a BMC presses the button and cannot know); GracefulRestart is the button
- * press followed by power on once the guest went down. An NMI needs a running machine: 409.
+ * press followed by power on once the guest went down (now or later). An NMI needs a running
+ * machine: 409.
  */
 export async function runReset(machine: Machine, type: ResetType): Promise<void> {
   const on = machine.powerState() === 'on';
@@ -38,7 +45,10 @@ export async function runReset(machine: Machine, type: ResetType): Promise<void>
       if (on) await machine.softOff();
       return;
     case 'GracefulRestart':
-      if (on && (await machine.softOff()).accepted) await machine.powerOn();
+      if (on && (await machine.softOff()).accepted) {
+        if (machine.powerState() === 'off') await machine.powerOn();
+        else powerOnAfterShutdown(machine, GRACEFUL_RESTART_WAIT_MS);
+      }
       return;
     case 'ForceRestart':
       // A powered-off machine comes up, as a reset line on a real board does after power good.
@@ -54,6 +64,29 @@ export async function runReset(machine: Machine, type: ResetType): Promise<void>
       if (on) await machine.softOff();
       else await machine.powerOn();
       return;
+  }
+}
+
+/**
+ * A guest that accepted the button press shuts down in its own time; the BMC answers the action at
+ * once (Redfish resets are asynchronous) and powers the machine back on when it went off.
+ */
+function powerOnAfterShutdown(machine: Machine, timeoutMs: number): void {
+  const stop = machine.subscribe((e) => {
+    if (e.type !== 'power' || e.state !== 'off') return;
+    done();
+    machine
+      .powerOn()
+      .catch((err: unknown) => log.warn('power on after graceful restart failed: %s', String(err)));
+  });
+  const timer = setTimeout(() => {
+    done();
+    log.warn('%s did not shut down within %d ms: graceful restart abandoned', machine.id, timeoutMs);
+  }, timeoutMs);
+  timer.unref();
+  function done() {
+    stop();
+    clearTimeout(timer);
   }
 }
 
