@@ -80,6 +80,12 @@ describe.skipIf(!hasCommand('ipmitool') || !hasCommand('script'))('Serial-over-L
     try {
       await out.waitFor(/SOL Session operational/);
       expect((await ipmitool(port, ['raw', '0x06', '0x4a', '0x01'])).out.trim()).toBe('01 01 00');
+      // Get Payload Instance Info names the owning session and serial port 1 (FreeIPMI asks).
+      const instance = (await ipmitool(port, ['raw', '0x06', '0x4b', '0x01', '0x01'])).out
+        .trim()
+        .split(/\s+/);
+      expect(instance.slice(0, 4)).not.toEqual(['00', '00', '00', '00']);
+      expect(instance[4]).toBe('01');
 
       sol.stdin?.write('hello bmc\r');
       await out.waitFor(/answer: HELLO BMC/);
@@ -106,6 +112,12 @@ describe.skipIf(!hasCommand('ipmitool') || !hasCommand('script'))('Serial-over-L
     }
     // ipmitool deactivated the payload on leaving.
     expect((await ipmitool(port, ['raw', '0x06', '0x4a', '0x01'])).out.trim()).toBe('01 00 00');
+  });
+
+  it('Get Channel Payload Support: IPMI and SOL, the session-setup payloads', async () => {
+    expect((await ipmitool(port, ['raw', '0x06', '0x4e', '0x01'])).out.trim()).toBe(
+      '03 00 3f 00 00 00 00 00',
+    );
   });
 
   it('sol info / set: parameters are kept in the BMC state', async () => {

@@ -83,4 +83,49 @@ export const payloadCommands = [
       return Buffer.from([0x01, s.sol.sessionId === undefined ? 0x00 : 0x01, 0x00]);
     },
   },
+  {
+    // Table 24-5: the owning session's ID and, for SOL, the serial port (1 = the system's COM1).
+    netFn: NetFn.App,
+    cmd: 0x4b,
+    name: 'getPayloadInstanceInfo',
+    minPriv: Priv.User,
+    minLen: 2,
+    handle: (d, ctx) => {
+      const s = sol(ctx, d);
+      instance(d);
+      const out = Buffer.alloc(12);
+      const owner = s.sol.sessionId;
+      if (owner !== undefined) {
+        out.writeUInt32LE(owner, 0);
+        out[4] = 0x01;
+      }
+      return out;
+    },
+  },
+  {
+    // Table 24-7: payloads 0-7 this user may activate (bit 1 = SOL), then OEM payloads.
+    netFn: NetFn.App,
+    cmd: 0x4d,
+    name: 'getUserPayloadAccess',
+    minPriv: Priv.Operator,
+    minLen: 2,
+    handle: (d, ctx) => {
+      const u = ctx.state.users[((d[1] as number) & 0x3f) - 1];
+      if (u === undefined) throw new IpmiError(Cc.ParameterOutOfRange, 'no such user');
+      return Buffer.from([u.enabled ? 0x02 : 0x00, 0x00, 0x00, 0x00]);
+    },
+  },
+  {
+    // Table 24-8: standard payloads (IPMI, SOL), session-setup payloads 10h-15h, no OEM payloads.
+    netFn: NetFn.App,
+    cmd: 0x4e,
+    name: 'getChannelPayloadSupport',
+    minPriv: Priv.User,
+    minLen: 1,
+    handle: (d, ctx) => {
+      const ch = (d[0] as number) & 0x0f;
+      if (ch !== 0x0e && ch !== ctx.channel) throw new IpmiError(Cc.InvalidDataField, `no channel ${ch}`);
+      return Buffer.from([0x03, 0x00, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00]);
+    },
+  },
 ] as const satisfies readonly CommandSpec[];
