@@ -215,3 +215,19 @@ describe('app commands', () => {
     expect([...(await r.call(NetFn.App, 0x42, 0x0e)).data.subarray(0, 4)]).toEqual([1, 0x04, 0x01, 0x81]);
   });
 });
+
+describe('observer', () => {
+  it('sees every answered request with its completion code', async () => {
+    const registry = new CommandRegistry([...appCommands, ...chassisCommands]);
+    const seen: string[] = [];
+    registry.observer = (t) => seen.push(`${t.name}:${t.cc.toString(16)}:${t.inSession}`);
+    const ctx = {
+      state: createBmcState({ name: 'n' }),
+      session: undefined,
+      channel: 1,
+    } as unknown as CommandContext;
+    await registry.dispatch(NetFn.App, 0x37, Buffer.alloc(0), ctx, createLogger('t'));
+    await registry.dispatch(0x2c, 0x00, Buffer.from([0]), ctx, createLogger('t'));
+    expect(seen).toEqual(['getSystemGuid:0:false', 'unknown:c1:false']);
+  });
+});

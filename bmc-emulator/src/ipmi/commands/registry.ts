@@ -56,6 +56,21 @@ export class CommandRegistry {
     ctx: CommandContext,
     log: Logger,
   ): Promise<DispatchResult> {
+    const res = await this.#dispatch(netFn, cmd, data, ctx, log);
+    if (this.observer !== undefined) {
+      const name = this.lookup(netFn, cmd)?.name ?? 'unknown';
+      this.observer({ netFn: netFn & 0x3e, cmd, name, cc: res.cc, inSession: ctx.session !== undefined });
+    }
+    return res;
+  }
+
+  async #dispatch(
+    netFn: number,
+    cmd: number,
+    data: Buffer,
+    ctx: CommandContext,
+    log: Logger,
+  ): Promise<DispatchResult> {
     const spec = this.lookup(netFn, cmd);
     if (spec === undefined) return { cc: Cc.InvalidCommand, data: EMPTY };
     const privilege = ctx.session?.privilege ?? Priv.None;
