@@ -148,6 +148,14 @@ describe.skipIf(!hasRealIronic)('real Ironic 21.4 through the Redfish BMC', () =
     expect(machine.powerState()).toBe('on');
     expect(machine.lastBootDevice).toBe('pxe');
 
+    const nmis: string[] = [];
+    const stopNmi = machine.subscribe((e) => {
+      if (e.type === 'nmi') nmis.push(e.type);
+    });
+    expect((await ironic.call('PUT', `/v1/nodes/${uuid}/management/inject_nmi`, {}))[0]).toBe(204);
+    stopNmi();
+    expect(nmis).toEqual(['nmi']);
+
     expect((await ironic.call('PUT', `/v1/nodes/${uuid}/states/power`, { target: 'power off' }))[0]).toBe(
       202,
     );
