@@ -28,6 +28,7 @@ import { transportCommands } from './commands/transport.ts';
 import { type BmcServices, type CommandContext, NetFn, type SessionView } from './commands/types.ts';
 import { authCode15 } from './crypto/auth15.ts';
 import { attachEventLog, logBmcReset, withSelEvents } from './model/hw.ts';
+import { adoptLanAddress } from './model/state.ts';
 import { activateSession, getSessionChallenge, verifyAuth15 } from './session/activate15.ts';
 import { type HandshakeReply, openSession, rakp1, rakp3 } from './session/handshake.ts';
 import { type Session, type Session15, type Session20, SessionTable } from './session/session-table.ts';
@@ -86,6 +87,7 @@ export interface Peer {
 
 /** The socket side a BMC may push through (Serial-over-LAN output), set by its endpoint. */
 export interface BmcTransport {
+  readonly address: string;
   readonly port: number;
   send(packet: Buffer, to: Peer): void;
 }
@@ -165,6 +167,7 @@ export class Bmc {
   /** Called by the endpoint once bound: SOL output goes out through it. */
   attachTransport(t: BmcTransport): void {
     this.#transport = t;
+    adoptLanAddress(this.state.hw.lan, t.address);
   }
 
   sessionCount(): number {

@@ -45,6 +45,7 @@ export class BmcEndpoint {
     socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
     // Serial-over-LAN output is sent unprompted, to the console that holds the payload.
     bmc.attachTransport({
+      address: socket.address().address,
       port: socket.address().port,
       send: (packet, to) => {
         if (!this.#closed) socket.send(packet, to.port, to.address);

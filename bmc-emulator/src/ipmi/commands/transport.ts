@@ -42,7 +42,7 @@ function getLanParam(p: number, ctx: CommandContext): Buffer {
       return Buffer.from([t, t, t, t, 0x00]); // callback, user, operator, admin, OEM
     }
     case 3:
-      return ip4(lan.ip);
+      return ip4(lan.ip === '' ? '0.0.0.0' : lan.ip);
     case 4:
       return Buffer.from([lan.ipSource]);
     case 5:

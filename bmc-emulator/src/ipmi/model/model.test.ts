@@ -20,6 +20,7 @@ import {
   encodeSelEvent,
 } from './sel.ts';
 import { type AnalogSensor, type DiscreteSensor, readSensor, sensorsFor, toUnits } from './sensors.ts';
+import { adoptLanAddress, createHardwareState } from './state.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const dell = VENDOR_PROFILES.dell as (typeof VENDOR_PROFILES)['generic'] & object;
@@ -40,6 +41,21 @@ describe('hardware description', () => {
     const b = describeHardware(defaultMachineSpec(4), dell);
     expect(b.productSerial).not.toBe(a.productSerial);
     expect(b.seed).not.toBe(a.seed);
+  });
+});
+
+describe('LAN address', () => {
+  it('is the listening address unless configured; a lab address gets a /24 and its .1 gateway', () => {
+    const lan = createHardwareState({ name: 'n' }).lan;
+    expect(lan.ip).toBe('');
+    adoptLanAddress(lan, '10.0.0.5');
+    expect(lan).toMatchObject({ ip: '10.0.0.5', netmask: '255.255.255.0', gateway: '10.0.0.1' });
+    adoptLanAddress(lan, '127.0.0.1');
+    expect(lan.ip).toBe('10.0.0.5');
+    const configured = createHardwareState({ name: 'n', address: '127.0.0.2' }).lan;
+    adoptLanAddress(configured, '10.0.0.5');
+    expect(configured).toMatchObject({ ip: '127.0.0.2', netmask: '255.0.0.0', gateway: '0.0.0.0' });
+    expect(createHardwareState({ name: 'n' }).lan.mac).toBe(lan.mac);
   });
 });
 

@@ -71,7 +71,7 @@ export interface HardwareState {
 
 export interface HardwareStateOptions {
   readonly name: string;
-  /** The BMC's own LAN address as configured (what `lan print` shows). */
+  /** The BMC's own LAN address (what `lan print` shows); default: the address it listens on. */
   readonly address?: string;
   readonly selCapacity?: number;
 }
@@ -83,9 +83,36 @@ function bmcMac(name: string): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/**
+ * Takes `address` as the BMC's LAN address unless one was configured: what `lan print` shows is
+ * then the address the BMC really answers on. A loopback address gets the /8 loopback net and no
+ * gateway; any other a /24 with the .1 gateway (a lab default, settable with Set LAN Config).
+ */
+export function adoptLanAddress(lan: LanConfig, address: string): void {
+  if (lan.ip !== '' || !/^\d+\.\d+\.\d+\.\d+$/.test(address)) return;
+  const loopback = address.startsWith('127.');
+  lan.ip = address;
+  lan.netmask = loopback ? '255.0.0.0' : '255.255.255.0';
+  lan.gateway = loopback || address === '0.0.0.0' ? '0.0.0.0' : address.replace(/\.\d+$/, '.1');
+}
+
 export function createHardwareState(o: HardwareStateOptions): HardwareState {
-  const ip = o.address ?? '127.0.0.1';
-  const loopback = ip.startsWith('127.');
+  const lan: LanConfig = {
+    ipSource: 1,
+    ip: '',
+    netmask: '0.0.0.0',
+    mac: bmcMac(o.name),
+    gateway: '0.0.0.0',
+    gatewayMac: '00:00:00:00:00:00',
+    backupGateway: '0.0.0.0',
+    community: 'public',
+    vlanId: 0,
+    vlanPriority: 0,
+    cipherPrivileges: Array.from({ length: 16 }, () => 4),
+    arpControl: 0x02,
+    garpInterval: 0,
+  };
+  if (o.address !== undefined) adoptLanAddress(lan, o.address);
   return {
     description: undefined,
     fru: undefined,
@@ -93,21 +120,7 @@ export function createHardwareState(o: HardwareStateOptions): HardwareState {
     selTimeOffset: undefined,
     sensorOverrides: {},
     sensorStatus: {},
-    lan: {
-      ipSource: 1,
-      ip,
-      netmask: loopback ? '255.0.0.0' : '255.255.255.0',
-      mac: bmcMac(o.name),
-      gateway: loopback ? '0.0.0.0' : ip.replace(/\.\d+$/, '.1'),
-      gatewayMac: '00:00:00:00:00:00',
-      backupGateway: '0.0.0.0',
-      community: 'public',
-      vlanId: 0,
-      vlanPriority: 0,
-      cipherPrivileges: Array.from({ length: 16 }, () => 4),
-      arpControl: 0x02,
-      garpInterval: 0,
-    },
+    lan,
     sol: {
       enabled: true,
       authentication: 0x02,
