@@ -39,15 +39,51 @@ describe('htmlReport', () => {
       ['pass', 'node-node-0', 'node-0'],
       ['fail', 'node-node-1', 'node-1'],
     ]);
-    const node1 = out.slice(
-      out.indexOf('<section class="node fail"'),
-      out.indexOf('<section id="assertions"'),
-    );
+    const from = out.indexOf('<section class="node fail"');
+    const node1 = out.slice(from, out.indexOf('<section', from + 1));
     expect(node1.match(/data-lane="(\w+)"/g)).toEqual(
       ['step', 'provision', 'power', 'ipmi', 'agent', 'boot', 'api', 'fault'].map((l) => `data-lane="${l}"`),
     );
     expect(out.match(/class="seg step error failing-step"[^>]*data-step="deploy"/g)).toHaveLength(1);
     expect(out.match(/class="failing-band"/g)).toHaveLength(1);
+  });
+
+  it('draws run-wide steps and events in a section of their own', () => {
+    const base = sampleRun();
+    const html = htmlReport({
+      ...base,
+      events: [...base.events, { at: 100, node: '', kind: 'api', label: 'GET /v1/drivers 200' }],
+    });
+    const run = html.slice(html.indexOf('<section class="run-wide pass" id="run-wide" data-run'));
+    expect(run).toMatch(/^<section[^>]*>.*data-lane="step".*data-step="create fleet"/);
+    expect(run).toMatch(
+      /data-lane="api"><div class="lane-label">API <small>1<\/small>.*GET \/v1\/drivers 200/,
+    );
+    // Only the lanes that have something in them.
+    expect(run.slice(0, run.indexOf('</section>')).match(/data-lane="\w+"/g)).toEqual([
+      'data-lane="step"',
+      'data-lane="api"',
+    ]);
+    // Nodes keep only their own events.
+    expect(html.match(/GET \/v1\/drivers 200/g)).toHaveLength(3); // marker title, label, table row
+  });
+
+  it('does not repeat the start and end of a drawn step as markers, but keeps notes', () => {
+    const base = sampleRun();
+    const deploy = base.steps.find((s) => s.node === 'node-0' && s.name === 'deploy')!;
+    const html = htmlReport({
+      ...base,
+      events: [
+        ...base.events,
+        { at: deploy.startedAt, node: 'node-0', kind: 'step', label: 'deploy …' },
+        { at: deploy.endedAt, node: 'node-0', kind: 'step', label: 'deploy done', ok: true },
+        { at: deploy.startedAt + 5, node: 'node-0', kind: 'step', label: 'image cached', detail: 'sha256 …' },
+      ],
+    });
+    const lane = html.slice(html.indexOf('data-lane="step"'), html.indexOf('data-lane="provision"'));
+    expect(lane).not.toContain('deploy done');
+    expect(lane).not.toContain('step: deploy …');
+    expect(lane).toContain('step: image cached');
   });
 
   it('gives nodes with odd names safe, distinct ids', () => {

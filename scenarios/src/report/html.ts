@@ -86,6 +86,19 @@ function stepLane(n: NodeView, runSteps: readonly StepResult[], end: number): st
     .join('');
 }
 
+/**
+ * Step events that only mark a drawn step's start or end repeat its bar; the others (notes a
+ * scenario made along the way, failures) are drawn as markers over the bars.
+ */
+function notes(events: readonly TimelineEvent[], n: NodeView, view: RunView): TimelineEvent[] {
+  const drawn = [...n.steps, ...view.runSteps];
+  return events.filter(
+    (e) =>
+      e.ok === false ||
+      !drawn.some((s) => (e.at === s.startedAt || e.at === s.endedAt) && e.label.startsWith(s.name)),
+  );
+}
+
 function stateLane(lane: Lane, events: readonly TimelineEvent[], end: number): string {
   return segments(events, end)
     .map(({ from, to, event: e }) => {
@@ -117,24 +130,25 @@ function pointLane(events: readonly TimelineEvent[], end: number): string {
   return bins.join('') + failures.join('');
 }
 
-function timeline(n: NodeView, view: RunView, end: number): string {
+function timeline(n: NodeView, view: RunView, end: number, onlyUsedLanes = false): string {
   const byLane = new Map<Lane, TimelineEvent[]>();
   for (const e of n.events) {
     const list = byLane.get(e.kind);
     if (list === undefined) byLane.set(e.kind, [e]);
     else list.push(e);
   }
-  const rows = LANES.filter((lane) => CORE_LANES.has(lane) || (byLane.get(lane)?.length ?? 0) > 0).map(
-    (lane) => {
-      const events = byLane.get(lane) ?? [];
-      let body: string;
-      if (lane === 'step') body = stepLane(n, view.runSteps, end) + pointLane(events, end);
-      else if (STATE_LANES.has(lane)) body = stateLane(lane, events, end);
-      else body = pointLane(events, end);
-      const count = lane === 'step' ? '' : ` <small>${events.length}</small>`;
-      return `<div class="lane" data-lane="${lane}"><div class="lane-label">${LANE_TITLES[lane]}${count}</div><div class="track">${body}</div></div>`;
-    },
-  );
+  const used = (lane: Lane) =>
+    (byLane.get(lane)?.length ?? 0) > 0 || (lane === 'step' && n.steps.length + view.runSteps.length > 0);
+  const shown = LANES.filter((lane) => used(lane) || (!onlyUsedLanes && CORE_LANES.has(lane)));
+  const rows = shown.map((lane) => {
+    const events = byLane.get(lane) ?? [];
+    let body: string;
+    if (lane === 'step') body = stepLane(n, view.runSteps, end) + pointLane(notes(events, n, view), end);
+    else if (STATE_LANES.has(lane)) body = stateLane(lane, events, end);
+    else body = pointLane(events, end);
+    const count = lane === 'step' ? '' : ` <small>${events.length}</small>`;
+    return `<div class="lane" data-lane="${lane}"><div class="lane-label">${LANE_TITLES[lane]}${count}</div><div class="track">${body}</div></div>`;
+  });
   const axis = ticks(end)
     // Labels near the right edge hang to the left of their tick so they are not clipped.
     .map(
@@ -217,6 +231,36 @@ function nodeSection(n: NodeView, id: string, view: RunView, end: number): strin
   );
 }
 
+/** Events and steps not about one node, on the same axis as the nodes. */
+function runSection(view: RunView, end: number): string {
+  if (view.runEvents.length === 0 && view.runSteps.length === 0) return '';
+  const pseudo: NodeView = {
+    result: {
+      node: '',
+      ok: !view.runFailure,
+      provisionStates: [],
+      ipmiCommands: 0,
+      durationMs: view.record.durationMs,
+    },
+    events: view.runEvents,
+    steps: [],
+    assertions: [],
+    failed: view.runFailure !== undefined,
+  };
+  const inner = timeline(pseudo, view, end, true).replace(
+    '<div class="timeline" data-node=""',
+    '<div class="timeline" data-run',
+  );
+  return (
+    `<section class="run-wide ${pseudo.failed ? 'fail' : 'pass'}" id="run-wide" data-run data-ok="${!pseudo.failed}">` +
+    '<h2>Run-wide steps and events</h2>' +
+    inner +
+    '<div class="hover-detail" aria-live="polite">Point at an event for its details.</div>' +
+    eventTable(view.runEvents) +
+    '</section>'
+  );
+}
+
 /** Element ids from node names: safe characters only, unique even when two names slug alike. */
 function nodeIds(view: RunView): string[] {
   const seen = new Set<string>();
@@ -259,8 +303,9 @@ table.summary{width:100%;margin:12px 0 8px}
 table.summary th,table.summary td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 table.summary td:last-child{max-width:40em;overflow-wrap:anywhere}
 .num{text-align:right!important;font-variant-numeric:tabular-nums}
-section.node{margin:18px 0;padding:14px 16px;border:1px solid var(--line);border-left:5px solid var(--ok);border-radius:6px}
-section.node.fail{border-left-color:var(--bad)}
+section.node,section.run-wide{margin:18px 0;padding:14px 16px;border:1px solid var(--line);border-left:5px solid var(--ok);border-radius:6px}
+section.node.fail,section.run-wide.fail{border-left-color:var(--bad)}
+section.run-wide{border-left-color:#8c959f}
 .facts{display:flex;flex-wrap:wrap;gap:4px 24px;margin:0 0 8px}
 .facts div{display:flex;gap:6px}.facts dt{color:var(--muted)}.facts dd{margin:0;font-weight:600}
 .failure{margin:8px 0;padding:8px 12px;background:var(--bad-bg);border:1px solid var(--bad);border-radius:6px}
@@ -320,7 +365,7 @@ section#assertions h2{margin-top:24px}
 
 // Hovering an element of a timeline shows its details in full under it (titles show them too,
 // but only after a delay and clipped by some browsers).
-const JS = `document.addEventListener('mouseover',function(e){var t=e.target;if(!(t instanceof Element))return;var el=t.closest('.timeline [title]');if(!el)return;var s=el.closest('section.node');var d=s&&s.querySelector('.hover-detail');if(d)d.textContent=el.getAttribute('title');});`;
+const JS = `document.addEventListener('mouseover',function(e){var t=e.target;if(!(t instanceof Element))return;var el=t.closest('.timeline [title]');if(!el)return;var s=el.closest('section');var d=s&&s.querySelector('.hover-detail');if(d)d.textContent=el.getAttribute('title');});`;
 
 /** The run as one self-contained HTML document. */
 export function htmlReport(record: RunRecord): string {
@@ -365,6 +410,7 @@ export function htmlReport(record: RunRecord): string {
 ${runFailure}
 ${summaryTable(view, ids)}
 ${view.nodes.map((n, i) => nodeSection(n, ids[i]!, view, end)).join('\n')}
+${runSection(view, end)}
 <section id="assertions"><h2>Assertions</h2>${allAssertions}</section>
 </main>
 <script>${JS}</script>

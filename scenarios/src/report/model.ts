@@ -24,6 +24,8 @@ export interface RunView {
   /** Steps and assertions that are not about one node (fleet set-up, run-wide checks). */
   readonly runSteps: readonly StepResult[];
   readonly runAssertions: readonly AssertionResult[];
+  /** Events not about any node of the run (run-wide API calls, notes), ordered by time. */
+  readonly runEvents: readonly TimelineEvent[];
   /** A run-level failure: a failed run-wide step or assertion, or a failed run whose nodes all passed. */
   readonly runFailure?: { readonly step: string; readonly message: string };
 }
@@ -100,7 +102,17 @@ export function viewRun(record: RunRecord): RunView {
     runFailure = { step: `assertion ${badAssertion.name}`, message: badAssertion.message };
   else if (!record.ok && nodes.every((n) => !n.failed))
     runFailure = { step: '(run)', message: 'the run failed without a failed node, step or assertion' };
-  return { record, nodes, runSteps, runAssertions, ...(runFailure === undefined ? {} : { runFailure }) };
+  const known = new Set(record.nodes.map((n) => n.node));
+  const runEvents = [...events].filter(([node]) => !known.has(node as string)).flatMap(([, list]) => list);
+  runEvents.sort((a, b) => a.at - b.at);
+  return {
+    record,
+    nodes,
+    runSteps,
+    runAssertions,
+    runEvents,
+    ...(runFailure === undefined ? {} : { runFailure }),
+  };
 }
 
 /** The last provision state the node was seen in. */
