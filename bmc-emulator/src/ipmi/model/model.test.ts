@@ -224,6 +224,17 @@ describe('SEL (IPMI v2.0 chapters 31-32)', () => {
     expect(deleteSel(log, 0xffff, 500)).toBe(3);
     expect(addSelEvent(log, e, 600)).toBe(4);
     expect(log.lastAddition).toBe(600);
+    // After FFFEh the IDs wrap to 1 and skip those still in use.
+    log.nextId = 0xfffe;
+    expect(addSelEvent(log, e, 650)).toBeUndefined(); // still full
+    deleteSel(log, 1, 650);
+    deleteSel(log, 2, 650);
+    expect(addSelEvent(log, e, 650)).toBe(0xfffe);
+    expect(addSelEvent(log, e, 650)).toBe(1);
+    expect(log.entries.map((x) => x.id)).toEqual([4, 0xfffe, 1]);
+    log.nextId = 4;
+    deleteSel(log, 0xfffe, 650);
+    expect(addSelEvent(log, e, 650)).toBe(5);
     clearSel(log, 700);
     expect(log).toMatchObject({ entries: [], overflow: false, lastErase: 700 });
   });

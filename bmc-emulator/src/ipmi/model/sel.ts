@@ -100,14 +100,18 @@ export function decodeSelRecord(r: Reader): DecodedSel {
   };
 }
 
-/** Next free record ID: never 0000h ("first") or FFFFh ("last"), never one in use. */
+/**
+ * Next free record ID: never 0000h ("first") or FFFFh ("last"), never one in use. IDs ascend
+ * through the log until they wrap, so only an ID at or below the last one, or a wrapped log,
+ * needs a search.
+ */
 function allocateId(log: SelLog): number {
-  const used = new Set(log.entries.map((e) => e.id));
-  let id = log.nextId;
-  for (;;) {
-    if (id < 1 || id > 0xfffe) id = 1;
-    if (!used.has(id)) break;
-    id++;
+  let id = log.nextId < 1 || log.nextId > 0xfffe ? 1 : log.nextId;
+  const first = log.entries[0]?.id ?? 0;
+  const last = log.entries.at(-1)?.id ?? 0;
+  if (id <= last || first > last) {
+    const used = new Set(log.entries.map((e) => e.id));
+    while (used.has(id)) id = id >= 0xfffe ? 1 : id + 1;
   }
   log.nextId = id + 1;
   return id;
