@@ -55,6 +55,10 @@ export interface LabOptions {
     readonly syncPowerStateInterval?: number;
     readonly checkProvisionStateInterval?: number;
     readonly postDeployGetPowerStateRetryInterval?: number;
+    /** `[conductor]deploy_callback_timeout` (s). */
+    readonly deployCallbackTimeout?: number;
+    /** `[ipmi]command_retry_timeout` (s). */
+    readonly commandRetryTimeout?: number;
   };
   readonly agent?: { readonly heartbeatIntervalMs?: number };
 }
@@ -243,7 +247,13 @@ export class Lab {
           httpRoot,
           httpUrl: http.url,
           conductor: {
-            ipmi: { minCommandInterval: m.minCommandInterval ?? 1, commandRetryTimeout: 60 },
+            ipmi: {
+              minCommandInterval: m.minCommandInterval ?? 1,
+              commandRetryTimeout: m.commandRetryTimeout ?? 60,
+            },
+            ...(m.deployCallbackTimeout === undefined
+              ? {}
+              : { deployCallbackTimeout: m.deployCallbackTimeout }),
             automatedClean: m.automatedClean ?? false,
             syncPowerStateInterval: m.syncPowerStateInterval ?? 60,
             checkProvisionStateInterval: m.checkProvisionStateInterval ?? 10,

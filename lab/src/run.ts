@@ -47,6 +47,12 @@ export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
             minCommandInterval: 0,
             automatedClean: o.scenario.needs?.automatedClean ?? false,
             checkProvisionStateInterval: 2,
+            ...(o.scenario.needs?.deployCallbackTimeout === undefined
+              ? {}
+              : { deployCallbackTimeout: o.scenario.needs.deployCallbackTimeout }),
+            ...(o.scenario.needs?.ipmiRetryTimeout === undefined
+              ? {}
+              : { commandRetryTimeout: o.scenario.needs.ipmiRetryTimeout }),
           },
         }
       : {}),

@@ -5,12 +5,26 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../../common/src/index.ts';
+import { agentHeartbeatLost } from './builtin/agent-heartbeat-lost.ts';
+import { bmcUnreachableDuringDeploy } from './builtin/bmc-unreachable-during-deploy.ts';
+import { bootDeviceNotPersistent } from './builtin/boot-device-not-persistent.ts';
+import { cleanOnUndeploy } from './builtin/clean-on-undeploy.ts';
 import { enrollInspectDeploy } from './builtin/enroll-inspect-deploy.ts';
+import { powerCycleStorm } from './builtin/power-cycle-storm.ts';
+import { wrongBmcCredentials } from './builtin/wrong-bmc-credentials.ts';
 import type { Scenario } from './scenario.ts';
 
-export const builtinScenarios: Readonly<Record<string, Scenario>> = {
-  [enrollInspectDeploy.name]: enrollInspectDeploy,
-};
+export const builtinScenarios: Readonly<Record<string, Scenario>> = Object.fromEntries(
+  [
+    enrollInspectDeploy,
+    powerCycleStorm,
+    bmcUnreachableDuringDeploy,
+    agentHeartbeatLost,
+    bootDeviceNotPersistent,
+    wrongBmcCredentials,
+    cleanOnUndeploy,
+  ].map((s) => [s.name, s]),
+);
 
 function isScenario(x: unknown): x is Scenario {
   return (

@@ -23,6 +23,13 @@ export interface RunOptions {
 
 class StepFailed extends Error {}
 
+/**
+ * States a node rests in: waiting for one means waiting until no transition is under way
+ * (target_provision_state empty). Any other state — a wait state, or a failure, which keeps its
+ * target in Ironic — counts as soon as the node is seen in it.
+ */
+const STABLE = new Set(['enroll', 'manageable', 'available', 'active']);
+
 export async function runScenario(scenario: Scenario, o: RunOptions): Promise<RunRecord> {
   const t0 = Date.now();
   const rel = (at: number) => Math.max(0, at - t0);
@@ -113,7 +120,8 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ru
       const n: IronicNode = await ironic.waitFor(
         uuid,
         (x) =>
-          (want.includes(x.provision_state) && !x.target_provision_state) ||
+          (want.includes(x.provision_state) &&
+            (!STABLE.has(x.provision_state) || !x.target_provision_state)) ||
           (w.failOn ?? []).includes(x.provision_state),
         {
           timeoutMs: w.timeoutMs ?? ctx.timing.stateTimeoutMs,

@@ -11,8 +11,17 @@ export interface Scenario {
   readonly description: string;
   /** Fleet size when the user does not say (`--nodes`). */
   readonly defaultNodes: number;
-  /** What the scenario needs of the provisioning system (the runner configures the mock so). */
-  readonly needs?: { readonly automatedClean?: boolean };
+  /**
+   * How the provisioning system must be configured for the scenario's expectations to hold (the
+   * runner configures the mock so; a real Ironic must be set up to match).
+   */
+  readonly needs?: {
+    readonly automatedClean?: boolean;
+    /** `[conductor]deploy_callback_timeout`, seconds. */
+    readonly deployCallbackTimeout?: number;
+    /** `[ipmi]command_retry_timeout`, seconds. */
+    readonly ipmiRetryTimeout?: number;
+  };
   run(ctx: ScenarioContext): Promise<void>;
 }
 
@@ -28,8 +37,9 @@ export interface ScenarioContext {
   /** Records an assertion; a false one fails the node (or the run) but does not stop it. */
   check(node: string | undefined, name: string, ok: boolean, message: string): void;
   /**
-   * Waits until Ironic reports `state` with no target (or one of `states`), recording each
-   * provision state seen on the node's timeline; fails early when the node lands in `failOn`.
+   * Waits until Ironic reports `state` (or one of `states`) — for a resting state (enroll,
+   * manageable, available, active) also with no transition under way — recording each provision
+   * state seen on the node's timeline; fails early when the node lands in `failOn`.
    */
   waitForState(
     node: string,
