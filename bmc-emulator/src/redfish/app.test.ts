@@ -575,3 +575,56 @@ describe('GracefulRestart with a guest that takes its time', () => {
     await a.close();
   });
 });
+
+describe('faults', () => {
+  it('makes one system slow, flaky or unavailable while its neighbours answer', async () => {
+    const other = new InMemoryMachine(defaultMachineSpec(1));
+    const a = buildRedfishApp({
+      systems: [
+        { id: 'node-0', machine: m },
+        { id: 'node-1', machine: other },
+      ],
+      auth: { username: 'admin', password: 'password' },
+      seed: 7,
+    });
+    const status = async (url: string) => (await a.inject({ url, headers: AUTH })).statusCode;
+    const sick = a.redfish.systems.get('node-0');
+    if (sick === undefined) throw new Error('node-0 missing');
+
+    sick.faults.unavailable = true;
+    const r = await a.inject({ url: SYS, headers: AUTH });
+    expect(r.statusCode).toBe(503);
+    expect(r.headers['retry-after']).toBe('1');
+    expect(firstMessage(r.json())).toBe('Base.1.8.ServiceTemporarilyUnavailable');
+    expect(await status('/redfish/v1/Managers/node-0/VirtualMedia/Cd')).toBe(503);
+    expect(await status('/redfish/v1/Systems/node-1')).toBe(200);
+    expect(await status('/redfish/v1/Systems')).toBe(200);
+    const off = await a.inject({
+      method: 'POST',
+      url: `${SYS}/Actions/ComputerSystem.Reset`,
+      headers: AUTH,
+      payload: { ResetType: 'On' },
+    });
+    expect(off.statusCode).toBe(503);
+    expect(m.powerState()).toBe('off'); // a refused request does nothing
+    sick.faults.unavailable = false;
+
+    sick.faults.errorRate = 0.5;
+    const codes = [];
+    for (let i = 0; i < 40; i++) codes.push(await status(SYS));
+    const failed = codes.filter((c) => c === 503).length;
+    expect(failed).toBeGreaterThan(8);
+    expect(failed).toBeLessThan(32);
+    expect(codes.filter((c) => c !== 503).every((c) => c === 200)).toBe(true);
+    sick.faults.errorRate = 0;
+
+    sick.faults.latencyMs = 60;
+    const t0 = performance.now();
+    expect(await status(SYS)).toBe(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(55);
+    const t1 = performance.now();
+    expect(await status('/redfish/v1/Systems/node-1')).toBe(200);
+    expect(performance.now() - t1).toBeLessThan(55);
+    await a.close();
+  });
+});

@@ -9,14 +9,14 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { ConfigError, createLogger } from '../../../common/src/index.ts';
-import { type RedfishContext, SessionStore } from './context.ts';
+import { ConfigError, createLogger, seededRandom } from '../../../common/src/index.ts';
+import { findSystem, type RedfishContext, SessionStore } from './context.ts';
 import { Errors, errorBody, RedfishError } from './errors.ts';
 import { registerChassisRoutes } from './routes/chassis.ts';
 import { registerManagerRoutes } from './routes/managers.ts';
 import { registerServiceRoutes } from './routes/service.ts';
 import { registerSystemRoutes } from './routes/systems.ts';
-import { RedfishSystem, type RedfishSystemOptions } from './system.ts';
+import { NO_REDFISH_FAULTS, RedfishSystem, type RedfishSystemOptions } from './system.ts';
 
 const log = createLogger('bmc:redfish');
 
@@ -39,6 +39,8 @@ export interface RedfishAppOptions {
   /** Session tokens (tests pass a deterministic source). */
   readonly newToken?: () => string;
   readonly sessionTimeoutS?: number;
+  /** Seed for the fault decisions (`errorRate`), so a faulty run can be replayed. */
+  readonly seed?: number;
   /** Milliseconds clock for session expiry (tests pass a manual clock). */
   readonly now?: () => number;
   /** Serve HTTPS with this key and certificate (PEM). */
@@ -91,7 +93,9 @@ export function buildRedfishApp(o: RedfishAppOptions): RedfishApp {
     sessions: new SessionStore(sessionTimeoutS * 1000, o.now, o.newToken),
     credentials: o.auth,
     sessionTimeoutS,
+    faults: { ...NO_REDFISH_FAULTS },
   };
+  const random = seededRandom(o.seed ?? 1);
 
   const app = Fastify({
     logger: false,
@@ -118,6 +122,18 @@ export function buildRedfishApp(o: RedfishAppOptions): RedfishApp {
     void reply.header('OData-Version', '4.0').header('Cache-Control', 'no-cache');
     if (req.routeOptions.config.public === true) return;
     if (!authorized(req, ctx)) throw Errors.noValidSession();
+  });
+
+  // Faults act after authentication and routing, so they hit the system a request is about.
+  app.addHook('preHandler', async (req) => {
+    const id = (req.params as { id?: string } | undefined)?.id;
+    const own = id === undefined ? undefined : findSystem(ctx, id)?.faults;
+    const svc = ctx.faults;
+    const latency = svc.latencyMs + (own?.latencyMs ?? 0);
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    const rate = Math.max(svc.errorRate, own?.errorRate ?? 0);
+    if (svc.unavailable || own?.unavailable === true || (rate > 0 && random() < rate))
+      throw Errors.unavailable(1);
   });
 
   app.setErrorHandler((err: FastifyError | RedfishError, req, reply) => {

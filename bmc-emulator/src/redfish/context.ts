@@ -1,7 +1,7 @@
 /** What every route plugin gets: the systems by id and the session store. */
 import { randomBytes } from 'node:crypto';
 import { Errors } from './errors.ts';
-import type { RedfishSystem } from './system.ts';
+import type { RedfishFaults, RedfishSystem } from './system.ts';
 
 export interface RedfishSession {
   readonly id: string;
@@ -71,6 +71,8 @@ export interface RedfishContext {
   readonly credentials: { readonly username: string; readonly password: string };
   /** Seconds an idle session lives, reported in SessionService.SessionTimeout. */
   readonly sessionTimeoutS: number;
+  /** Faults of the whole service (every request); each system has its own too. */
+  readonly faults: RedfishFaults;
 }
 
 /**
@@ -78,7 +80,11 @@ export interface RedfishContext {
  * accepts (Ironic's `redfish_system_id` is often `/redfish/v1/Systems/<uuid>`).
  */
 export function systemOf(ctx: RedfishContext, id: string, type = 'ComputerSystem'): RedfishSystem {
-  const s = ctx.systems.get(id) ?? [...ctx.systems.values()].find((x) => x.uuid === id.toLowerCase());
+  const s = findSystem(ctx, id);
   if (s === undefined) throw Errors.notFound(type, id);
   return s;
+}
+
+export function findSystem(ctx: RedfishContext, id: string): RedfishSystem | undefined {
+  return ctx.systems.get(id) ?? [...ctx.systems.values()].find((x) => x.uuid === id.toLowerCase());
 }

@@ -201,6 +201,17 @@ export const Errors = {
         resolution: 'Resubmit the request with application/json as the Content-Type.',
       },
     ),
+  unavailable: (retryAfterS: number) =>
+    new RedfishError(
+      503,
+      'ServiceTemporarilyUnavailable',
+      `The service is temporarily unavailable.  Retry in ${retryAfterS} seconds.`,
+      {
+        args: [String(retryAfterS)],
+        resolution: 'Wait for the indicated retry duration and retry the operation.',
+        headers: { 'Retry-After': String(retryAfterS) },
+      },
+    ),
   internal: (cause: unknown) =>
     new RedfishError(
       500,

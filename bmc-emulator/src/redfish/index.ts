@@ -10,6 +10,8 @@ export {
   MEDIA_SLOTS,
   type MediaSlot,
   type MediaState,
+  NO_REDFISH_FAULTS,
+  type RedfishFaults,
   RedfishSystem,
   type RedfishSystemEvent,
   type RedfishSystemOptions,

@@ -94,6 +94,21 @@ export function defaultBiosAttributes(machine: Machine): Record<string, BiosValu
   };
 }
 
+/**
+ * What a client sees of a sick BMC, set at run time by fault scenarios: slow answers, some requests
+ * answered 503 (`ServiceTemporarilyUnavailable` with `Retry-After`), or every request refused while
+ * the BMC "resets". They apply to requests about this system (its System, Manager and Chassis).
+ */
+export interface RedfishFaults {
+  latencyMs: number;
+  /** Probability (0-1) that a request is answered 503. */
+  errorRate: number;
+  /** Every request is answered 503. */
+  unavailable: boolean;
+}
+
+export const NO_REDFISH_FAULTS: Readonly<RedfishFaults> = { latencyMs: 0, errorRate: 0, unavailable: false };
+
 type Listener = (e: RedfishSystemEvent) => void;
 
 export class RedfishSystem {
@@ -109,6 +124,7 @@ export class RedfishSystem {
   #biosAppliedAt: string | undefined;
   readonly #media = new Map<MediaSlot, MediaState>();
   #led: IndicatorLed = 'Off';
+  readonly faults: RedfishFaults = { ...NO_REDFISH_FAULTS };
   readonly #listeners = new Set<Listener>();
   readonly #unsubscribe: () => void;
 
