@@ -628,3 +628,24 @@ describe('faults', () => {
     await a.close();
   });
 });
+
+describe('systems enrolled and removed while serving', () => {
+  it('adds and removes systems; the collection and URIs follow', async () => {
+    const root = (await app.inject({ url: '/redfish/v1/' })).json() as Doc;
+    expect(root).toMatchObject({ Vendor: 'bmlab', Product: 'bmlab virtual BMC' });
+    expect(root['UUID']).toMatch(/^[0-9a-f-]{36}$/);
+    const added = app.redfish.addSystem({
+      id: 'node-7',
+      machine: new InMemoryMachine(defaultMachineSpec(7)),
+    });
+    expect(added.id).toBe('node-7');
+    expect((await get('/redfish/v1/Systems'))['Members@odata.count']).toBe(2);
+    expect((await get('/redfish/v1/Managers'))['Members@odata.count']).toBe(2);
+    expect((await req('GET', '/redfish/v1/Systems/node-7')).status).toBe(200);
+    expect(() => app.redfish.addSystem({ id: 'node-7', machine: m })).toThrow(/duplicate system id/);
+    expect(app.redfish.removeSystem('node-7')).toBe(true);
+    expect(app.redfish.removeSystem('node-7')).toBe(false);
+    expect((await req('GET', '/redfish/v1/Systems/node-7')).status).toBe(404);
+    expect((await get('/redfish/v1/Chassis'))['Members@odata.count']).toBe(1);
+  });
+});

@@ -16,7 +16,7 @@ import { registerChassisRoutes } from './routes/chassis.ts';
 import { registerManagerRoutes } from './routes/managers.ts';
 import { registerServiceRoutes } from './routes/service.ts';
 import { registerSystemRoutes } from './routes/systems.ts';
-import { NO_REDFISH_FAULTS, RedfishSystem, type RedfishSystemOptions } from './system.ts';
+import { NO_REDFISH_FAULTS, RedfishSystem, type RedfishSystemOptions, uuidFromName } from './system.ts';
 
 const log = createLogger('bmc:redfish');
 
@@ -39,6 +39,8 @@ export interface RedfishAppOptions {
   /** Session tokens (tests pass a deterministic source). */
   readonly newToken?: () => string;
   readonly sessionTimeoutS?: number;
+  /** The service root's UUID; derived from a fixed name when not given. */
+  readonly serviceUuid?: string;
   /** Seed for the fault decisions (`errorRate`), so a faulty run can be replayed. */
   readonly seed?: number;
   /** Milliseconds clock for session expiry (tests pass a manual clock). */
@@ -80,13 +82,7 @@ function validationError(err: FastifyError): RedfishError {
 
 export function buildRedfishApp(o: RedfishAppOptions): RedfishApp {
   const systems = new Map<string, RedfishSystem>();
-  const owned: RedfishSystem[] = [];
-  for (const s of o.systems) {
-    const sys = s instanceof RedfishSystem ? s : new RedfishSystem(s);
-    if (sys !== s) owned.push(sys);
-    if (systems.has(sys.id)) throw new ConfigError('systems', `duplicate system id '${sys.id}'`);
-    systems.set(sys.id, sys);
-  }
+  const owned = new Set<RedfishSystem>();
   const sessionTimeoutS = o.sessionTimeoutS ?? 600;
   const ctx: RedfishContext = {
     systems,
@@ -94,7 +90,26 @@ export function buildRedfishApp(o: RedfishAppOptions): RedfishApp {
     credentials: o.auth,
     sessionTimeoutS,
     faults: { ...NO_REDFISH_FAULTS },
+    serviceUuid: o.serviceUuid ?? uuidFromName('redfish-service'),
+    addSystem(s) {
+      const sys = s instanceof RedfishSystem ? s : new RedfishSystem(s);
+      if (systems.has(sys.id)) {
+        if (sys !== s) sys.close();
+        throw new ConfigError('systems', `duplicate system id '${sys.id}'`);
+      }
+      if (sys !== s) owned.add(sys);
+      systems.set(sys.id, sys);
+      return sys;
+    },
+    removeSystem(id) {
+      const sys = systems.get(id);
+      if (sys === undefined) return false;
+      systems.delete(id);
+      if (owned.delete(sys)) sys.close();
+      return true;
+    },
   };
+  for (const s of o.systems) ctx.addSystem(s);
   const random = seededRandom(o.seed ?? 1);
 
   const app = Fastify({

@@ -1,7 +1,7 @@
 /** What every route plugin gets: the systems by id and the session store. */
 import { randomBytes } from 'node:crypto';
 import { Errors } from './errors.ts';
-import type { RedfishFaults, RedfishSystem } from './system.ts';
+import type { RedfishFaults, RedfishSystem, RedfishSystemOptions } from './system.ts';
 
 export interface RedfishSession {
   readonly id: string;
@@ -73,6 +73,12 @@ export interface RedfishContext {
   readonly sessionTimeoutS: number;
   /** Faults of the whole service (every request); each system has its own too. */
   readonly faults: RedfishFaults;
+  /** The service root's UUID (stable per lab, as a real BMC's). */
+  readonly serviceUuid: string;
+  /** Serves one more system (a node enrolled while the lab runs). */
+  addSystem(system: RedfishSystem | RedfishSystemOptions): RedfishSystem;
+  /** Stops serving a system; its URIs answer 404 from now on. */
+  removeSystem(id: string): boolean;
 }
 
 /**

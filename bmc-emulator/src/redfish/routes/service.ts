@@ -62,14 +62,16 @@ ${refs}
 `;
 }
 
-export function serviceRoot(): Json {
+export function serviceRoot(ctx: RedfishContext): Json {
   return {
     '@odata.type': '#ServiceRoot.v1_5_0.ServiceRoot',
     '@odata.id': `${ROOT}/`,
     Id: 'RedfishService',
     Name: 'bmlab Redfish Service',
     RedfishVersion: '1.8.0',
-    UUID: '92384634-2938-2342-8820-489239905423',
+    UUID: ctx.serviceUuid,
+    Vendor: 'bmlab',
+    Product: 'bmlab virtual BMC',
     Systems: link(`${ROOT}/Systems`),
     Managers: link(`${ROOT}/Managers`),
     Chassis: link(`${ROOT}/Chassis`),
@@ -96,7 +98,7 @@ export function registerServiceRoutes(app: FastifyInstance, ctx: RedfishContext)
 
   app.get('/redfish', { config: open }, async () => ({ v1: `${ROOT}/` }));
   refuseOtherMethods(app, '/redfish', ['GET']);
-  app.get(ROOT, { config: open }, async (_req, reply) => sendResource(reply, serviceRoot()));
+  app.get(ROOT, { config: open }, async (_req, reply) => sendResource(reply, serviceRoot(ctx)));
   refuseOtherMethods(app, ROOT, ['GET']);
 
   app.get(`${ROOT}/$metadata`, { config: open }, async (_req, reply) =>
