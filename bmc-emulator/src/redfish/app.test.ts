@@ -599,6 +599,8 @@ describe('faults', () => {
     expect(await status('/redfish/v1/Managers/node-0/VirtualMedia/Cd')).toBe(503);
     expect(await status('/redfish/v1/Systems/node-1')).toBe(200);
     expect(await status('/redfish/v1/Systems')).toBe(200);
+    // Refused before credentials or body are looked at.
+    expect((await a.inject({ url: SYS })).statusCode).toBe(503);
     const off = await a.inject({
       method: 'POST',
       url: `${SYS}/Actions/ComputerSystem.Reset`,

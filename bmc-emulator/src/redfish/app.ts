@@ -135,20 +135,19 @@ export function buildRedfishApp(o: RedfishAppOptions): RedfishApp {
 
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('OData-Version', '4.0').header('Cache-Control', 'no-cache');
-    if (req.routeOptions.config.public === true) return;
-    if (!authorized(req, ctx)) throw Errors.noValidSession();
-  });
-
-  // Faults act after authentication and routing, so they hit the system a request is about.
-  app.addHook('preHandler', async (req) => {
+    // A sick BMC is sick before it checks anyone's credentials or body. Routing has already named
+    // the system a request is about, so per-system faults hit only that node's URIs.
     const id = (req.params as { id?: string } | undefined)?.id;
     const own = id === undefined ? undefined : findSystem(ctx, id)?.faults;
     const svc = ctx.faults;
     const latency = svc.latencyMs + (own?.latencyMs ?? 0);
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     const rate = Math.max(svc.errorRate, own?.errorRate ?? 0);
-    if (svc.unavailable || own?.unavailable === true || (rate > 0 && random() < rate))
+    if (svc.unavailable || own?.unavailable === true || (rate > 0 && random() < rate)) {
       throw Errors.unavailable(1);
+    }
+    if (req.routeOptions.config.public === true) return;
+    if (!authorized(req, ctx)) throw Errors.noValidSession();
   });
 
   app.setErrorHandler((err: FastifyError | RedfishError, req, reply) => {
