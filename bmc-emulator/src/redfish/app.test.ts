@@ -169,7 +169,7 @@ describe('ComputerSystem', () => {
     expect(firstMessage(bogus.body)).toBe('Base.1.8.ActionParameterValueNotInList');
     const missing = await req('POST', `${SYS}/Actions/ComputerSystem.Reset`, {});
     expect(missing.status).toBe(400);
-    expect(firstMessage(missing.body)).toBe('Base.1.8.PropertyMissing');
+    expect(firstMessage(missing.body)).toBe('Base.1.8.ActionParameterMissing');
     expect((await req('GET', `${SYS}/Actions/ComputerSystem.Reset`)).status).toBe(405);
   });
 
@@ -407,7 +407,10 @@ describe('Managers and VirtualMedia', () => {
       },
     );
     expect(firstMessage(ftp.body)).toBe('Base.1.8.ActionParameterValueFormatError');
-    expect(firstMessage((await req('POST', insert, {})).body)).toBe('Base.1.8.PropertyMissing');
+    expect(firstMessage((await req('POST', insert, {})).body)).toBe('Base.1.8.ActionParameterMissing');
+    expect(firstMessage((await req('POST', insert, { Image: 5 })).body)).toBe(
+      'Base.1.8.PropertyValueTypeError',
+    );
 
     await req('PATCH', SYS, { Boot: { BootSourceOverrideTarget: 'Cd', BootSourceOverrideEnabled: 'Once' } });
     await m.powerOn();

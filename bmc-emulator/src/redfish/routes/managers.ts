@@ -73,7 +73,7 @@ function renderMedia(s: RedfishSystem, slot: MediaSlot): Json {
 }
 
 const InsertBody = Type.Object({
-  Image: Type.String(),
+  Image: Type.Optional(Type.String()),
   Inserted: Type.Optional(Type.Boolean()),
   WriteProtected: Type.Optional(Type.Boolean()),
   UserName: Type.Optional(Type.String()),
@@ -130,17 +130,19 @@ export function registerManagerRoutes(app: FastifyInstance, ctx: RedfishContext)
       const slot = slotOf(req.params.slot);
       checkIfMatch(req, renderMedia(s, slot));
       const body = req.body as {
-        Image: string;
+        Image?: string;
         Inserted?: boolean;
         WriteProtected?: boolean;
         TransferProtocolType?: string;
       };
-      if (!IMAGE_URI.test(body.Image)) {
+      const image = body.Image;
+      if (image === undefined) throw Errors.actionParameterMissing('InsertMedia', 'Image');
+      if (!IMAGE_URI.test(image)) {
         throw new RedfishError(
           400,
           'ActionParameterValueFormatError',
-          `The value '${body.Image}' for the parameter Image in the action InsertMedia is of a different format than the parameter can accept.`,
-          { args: [body.Image, 'Image', 'InsertMedia'], resolution: 'Use an http:// or https:// URI.' },
+          `The value '${image}' for the parameter Image in the action InsertMedia is of a different format than the parameter can accept.`,
+          { args: [image, 'Image', 'InsertMedia'], resolution: 'Use an http:// or https:// URI.' },
         );
       }
       if (body.TransferProtocolType !== undefined && !['HTTP', 'HTTPS'].includes(body.TransferProtocolType)) {
@@ -154,7 +156,7 @@ export function registerManagerRoutes(app: FastifyInstance, ctx: RedfishContext)
       if (s.media(slot).image !== null) {
         throw Errors.conflict(`Virtual media ${slot} already holds ${s.media(slot).image}; eject it first.`);
       }
-      s.insertMedia(slot, body.Image, body.WriteProtected ?? true, body.Inserted ?? true);
+      s.insertMedia(slot, image, body.WriteProtected ?? true, body.Inserted ?? true);
       return reply.code(204).send();
     },
   );

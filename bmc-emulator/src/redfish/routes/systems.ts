@@ -252,7 +252,7 @@ function checkBiosAttributes(s: RedfishSystem, attrs: Record<string, unknown>): 
   return out;
 }
 
-const ResetBody = Type.Object({ ResetType: Type.Unknown() });
+const ResetBody = Type.Object({ ResetType: Type.Optional(Type.Unknown()) });
 const BootBody = Type.Object({
   BootSourceOverrideTarget: Type.Optional(Type.String()),
   BootSourceOverrideEnabled: Type.Optional(Type.String()),
