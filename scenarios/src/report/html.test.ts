@@ -9,6 +9,7 @@ import {
   DENSE_THRESHOLD,
   points,
   segments,
+  stackRows,
   tickLabel,
   ticks,
 } from './timeline.ts';
@@ -146,6 +147,32 @@ describe('timeline layout', () => {
       [10, 40],
       [40, 100],
     ]);
+  });
+
+  it('stacks overlapping steps in rows and reuses a row once it is free', () => {
+    const rows = stackRows([
+      { from: 0, to: 100 }, // outer step
+      { from: 10, to: 20 }, // nested
+      { from: 15, to: 30 }, // overlaps both
+      { from: 20, to: 40 }, // starts as the nested one ends
+      { from: 100, to: 120 }, // after the outer one
+    ]);
+    expect(rows).toEqual([0, 1, 2, 1, 0]);
+  });
+
+  it('draws nested steps and notes on rows of their own', () => {
+    const base = sampleRun();
+    const html = htmlReport({
+      ...base,
+      steps: [...base.steps, { name: 'outage', node: 'node-0', startedAt: 9000, endedAt: 12_000, ok: true }],
+      events: [...base.events, { at: 9000, node: 'node-0', kind: 'step', label: 'BMC unreachable' }],
+    });
+    const lane = html.slice(html.indexOf('data-lane="step"'), html.indexOf('data-lane="provision"'));
+    expect(lane).toMatch(/<div class="track" style="height:64px">/); // two rows of bars, one of notes
+    expect(lane).toMatch(/;top:23px" data-at="9000" data-step="outage"/);
+    expect(lane).toMatch(
+      /<div class="notes" style="top:40px"><span class="ev"[^>]*title="\+9\.000 s {2}step: BMC unreachable"/,
+    );
   });
 
   it('bins only dense lanes and counts every event once', () => {

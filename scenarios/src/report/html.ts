@@ -23,6 +23,7 @@ import {
   provisionClass,
   STATE_LANES,
   segments,
+  stackRows,
   tickLabel,
   ticks,
 } from './timeline.ts';
@@ -68,10 +69,14 @@ function stepTitle(s: StepResult): string {
   ].join('\n');
 }
 
-function stepLane(n: NodeView, runSteps: readonly StepResult[], end: number): string {
+/** Height of one row of step bars; overlapping (nested, concurrent) steps stack in rows. */
+const STEP_ROW_PX = 20;
+
+function stepLane(n: NodeView, runSteps: readonly StepResult[], end: number): { body: string; rows: number } {
   const steps = [...runSteps.filter((s) => !n.steps.some((o) => o.name === s.name)), ...n.steps];
-  return steps
-    .map((s) => {
+  const rows = stackRows(steps.map((s) => ({ from: s.startedAt, to: s.endedAt })));
+  const body = steps
+    .map((s, i) => {
       const cls = [
         'seg',
         'step',
@@ -81,9 +86,11 @@ function stepLane(n: NodeView, runSteps: readonly StepResult[], end: number): st
       ]
         .filter(Boolean)
         .join(' ');
-      return `<span class="${cls}" style="${place(s.startedAt, Math.max(s.endedAt, s.startedAt), end)}" data-at="${s.startedAt}" data-step="${html(s.name)}" title="${html(stepTitle(s))}">${label(s.name, s.startedAt, s.endedAt, end)}</span>`;
+      const top = rows[i] ? `;top:${3 + rows[i]! * STEP_ROW_PX}px` : '';
+      return `<span class="${cls}" style="${place(s.startedAt, Math.max(s.endedAt, s.startedAt), end)}${top}" data-at="${s.startedAt}" data-step="${html(s.name)}" title="${html(stepTitle(s))}">${label(s.name, s.startedAt, s.endedAt, end)}</span>`;
     })
     .join('');
+  return { body, rows: Math.max(1, ...rows.map((r) => r + 1)) };
 }
 
 /**
@@ -143,11 +150,22 @@ function timeline(n: NodeView, view: RunView, end: number, onlyUsedLanes = false
   const rows = shown.map((lane) => {
     const events = byLane.get(lane) ?? [];
     let body: string;
-    if (lane === 'step') body = stepLane(n, view.runSteps, end) + pointLane(notes(events, n, view), end);
-    else if (STATE_LANES.has(lane)) body = stateLane(lane, events, end);
+    let height = '';
+    if (lane === 'step') {
+      // Step bars stack in rows; the scenario's notes get a row of their own under them.
+      const steps = stepLane(n, view.runSteps, end);
+      const marks = notes(events, n, view);
+      const rows = steps.rows + (marks.length > 0 ? 1 : 0);
+      body =
+        steps.body +
+        (marks.length === 0
+          ? ''
+          : `<div class="notes" style="top:${steps.rows * STEP_ROW_PX}px">${pointLane(marks, end)}</div>`);
+      if (rows > 1) height = ` style="height:${4 + rows * STEP_ROW_PX}px"`;
+    } else if (STATE_LANES.has(lane)) body = stateLane(lane, events, end);
     else body = pointLane(events, end);
     const count = lane === 'step' ? '' : ` <small>${events.length}</small>`;
-    return `<div class="lane" data-lane="${lane}"><div class="lane-label">${LANE_TITLES[lane]}${count}</div><div class="track">${body}</div></div>`;
+    return `<div class="lane" data-lane="${lane}"><div class="lane-label">${LANE_TITLES[lane]}${count}</div><div class="track"${height}>${body}</div></div>`;
   });
   const axis = ticks(end)
     // Labels near the right edge hang to the left of their tick so they are not clipped.
@@ -328,6 +346,7 @@ ol.states li.error{background:var(--bad-bg);border-color:var(--bad);color:var(--
 .overlay{position:absolute;left:var(--label);right:0;top:20px;bottom:0;pointer-events:none;z-index:2}
 .gridline{position:absolute;top:0;bottom:0;border-left:1px dashed #d8dee4}
 .failing-band{position:absolute;top:0;bottom:0;background:rgba(207,34,46,.08);border-left:2px solid var(--bad);border-right:2px solid var(--bad)}
+.notes{position:absolute;left:0;right:0;height:24px}
 .seg,.ev,.bin{position:absolute;top:3px;height:18px;font-size:11px;line-height:16px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;z-index:3}
 .seg{border:1px solid rgba(0,0,0,.18);border-radius:3px;padding:0 4px;min-width:2px;background:#eaeef2}
 .seg.stable{background:var(--ok-bg);border-color:#aceebb}

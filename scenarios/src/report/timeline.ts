@@ -131,3 +131,21 @@ export function powerClass(label: string): 'on' | 'off' | 'other' {
   if (/\boff\b/i.test(label)) return 'off';
   return 'other';
 }
+
+/**
+ * Rows for intervals that may overlap (nested or concurrent steps): each goes into the first row
+ * whose last interval has ended, so none hides another. Returns the row of each input, in order.
+ */
+export function stackRows(intervals: readonly { readonly from: number; readonly to: number }[]): number[] {
+  const order = intervals.map((_, i) => i).sort((a, b) => intervals[a]!.from - intervals[b]!.from);
+  const rowEnds: number[] = [];
+  const rows = new Array<number>(intervals.length).fill(0);
+  for (const i of order) {
+    const { from, to } = intervals[i]!;
+    let row = rowEnds.findIndex((end) => end <= from);
+    if (row === -1) row = rowEnds.length;
+    rowEnds[row] = Math.max(to, from);
+    rows[i] = row;
+  }
+  return rows;
+}
