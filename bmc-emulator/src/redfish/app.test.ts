@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultMachineSpec, InMemoryMachine } from '../../../vm-fleet/src/index.ts';
 import { buildRedfishApp, type RedfishApp } from './app.ts';
+import { RedfishServer } from './server.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests walk untyped Redfish JSON
 type Doc = Record<string, any>;
@@ -652,5 +653,27 @@ describe('systems enrolled and removed while serving', () => {
     expect(app.redfish.removeSystem('node-7')).toBe(false);
     expect((await req('GET', '/redfish/v1/Systems/node-7')).status).toBe(404);
     expect((await get('/redfish/v1/Chassis'))['Members@odata.count']).toBe(1);
+  });
+});
+
+describe('RedfishServer', () => {
+  it('serves over a socket and refuses a taken port', async () => {
+    const opts = {
+      systems: [{ id: 'node-0', machine: m }],
+      auth: { username: 'admin', password: 'password' },
+    };
+    const a = await RedfishServer.start(opts, { port: 0 });
+    try {
+      expect(a.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      await expect(RedfishServer.start(opts, { port: Number(new URL(a.url).port) })).rejects.toThrow(
+        /EADDRINUSE/,
+      );
+      const r = await fetch(`${a.url}/redfish/v1/Systems/node-0`, { headers: AUTH });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('odata-version')).toBe('4.0');
+      expect(r.headers.get('etag')).toMatch(/^W\//);
+    } finally {
+      await a.close();
+    }
   });
 });

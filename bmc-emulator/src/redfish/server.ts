@@ -59,7 +59,12 @@ export class RedfishServer {
     const tls =
       listen.tls === true ? await selfSignedCertificate(listen.host ?? '127.0.0.1') : listen.tls || undefined;
     const server = new RedfishServer(options, tls);
-    await server.listen(listen.host, listen.port);
+    try {
+      await server.listen(listen.host, listen.port);
+    } catch (err) {
+      await server.close(); // e.g. the port is taken: let go of the machines again
+      throw err;
+    }
     return server;
   }
 
