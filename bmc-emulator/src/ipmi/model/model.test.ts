@@ -57,6 +57,11 @@ describe('LAN address', () => {
     expect(configured).toMatchObject({ ip: '127.0.0.2', netmask: '255.0.0.0', gateway: '0.0.0.0' });
     expect(createHardwareState({ name: 'n' }).lan.mac).toBe(lan.mac);
   });
+
+  it('a SEL larger than its 16-bit record IDs allow is a configuration error', () => {
+    expect(() => createHardwareState({ name: 'n', selCapacity: 0x10000 })).toThrow(/selCapacity/);
+    expect(createHardwareState({ name: 'n', selCapacity: 0xfffe }).sel.capacity).toBe(0xfffe);
+  });
 });
 
 describe('FRU codec (FRU spec v1.0)', () => {

@@ -4,6 +4,7 @@
  * depends on the machine (the description comes from the machine's spec on first use).
  */
 import { createHash } from 'node:crypto';
+import { ConfigError } from '../../../../common/src/index.ts';
 import type { HardwareDescription } from './hardware.ts';
 import { createSelLog, type SelLog } from './sel.ts';
 
@@ -96,7 +97,13 @@ export function adoptLanAddress(lan: LanConfig, address: string): void {
   lan.gateway = loopback || address === '0.0.0.0' ? '0.0.0.0' : address.replace(/\.\d+$/, '.1');
 }
 
+/** Record IDs are 16-bit with 0000h and FFFFh reserved, so a SEL holds at most FFFEh records. */
+export const MAX_SEL_CAPACITY = 0xfffe;
+
 export function createHardwareState(o: HardwareStateOptions): HardwareState {
+  const capacity = o.selCapacity ?? 512;
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_SEL_CAPACITY)
+    throw new ConfigError('selCapacity', `must be a whole number from 1 to ${MAX_SEL_CAPACITY}`);
   const lan: LanConfig = {
     ipSource: 1,
     ip: '',
@@ -116,7 +123,7 @@ export function createHardwareState(o: HardwareStateOptions): HardwareState {
   return {
     description: undefined,
     fru: undefined,
-    sel: createSelLog(o.selCapacity ?? 512),
+    sel: createSelLog(capacity),
     selTimeOffset: undefined,
     sensorOverrides: {},
     sensorStatus: {},
