@@ -2,12 +2,16 @@ import { BmlabError } from '../../common/src/index.ts';
 import { runDemo } from '../../lab/src/index.ts';
 import { BMC_SERVE_HELP, bmcServe } from './bmc.ts';
 import { ironic } from './ironic.ts';
+import { down, status, up } from './lab.ts';
 import { run } from './run.ts';
 
 const HELP = `bmlab — an emulated bare-metal lab
 
 Usage:
   bmlab bmc serve [options]     serve virtual BMCs (IPMI-over-LAN)
+  bmlab up [lab.yaml]           start a whole lab (fleet, BMCs, boot services, mock Ironic, lab API)
+  bmlab status                  the running lab's nodes
+  bmlab down                    stop the running lab
   bmlab run <scenario> [opts]   run a scenario against a lab (mock or real Ironic)
   bmlab ironic serve [opts]     serve the mock Ironic alone
   bmlab demo                    drive two virtual BMCs with ipmitool and FreeIPMI
@@ -24,6 +28,10 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === 'demo') return await runDemo();
+    const args = [sub, ...rest].filter((x): x is string => x !== undefined);
+    if (cmd === 'up') return await up(args);
+    if (cmd === 'down') return await down(args);
+    if (cmd === 'status') return await status(args);
     if (cmd === 'run') return await run([sub, ...rest].filter((x): x is string => x !== undefined));
     if (cmd === 'ironic') return await ironic([sub, ...rest].filter((x): x is string => x !== undefined));
     if (cmd === 'bmc') {

@@ -6,6 +6,7 @@ export {
   type ServedNode,
   serveBmcs,
 } from './bmc-serve.ts';
+export { type LabConfig, parseLabConfig } from './config.ts';
 export { runDemo } from './demo.ts';
 export { Lab, type LabImages, type LabNode, type LabOptions } from './lab.ts';
 export { type RunLabOptions, runInLab } from './run.ts';

@@ -20,6 +20,7 @@ import { directoryFetcher, LeasePool, startBootHttp } from '../../network-boot/s
 import {
   createSimBootNetwork,
   defaultMachineSpec,
+  type MachineSpec,
   type RamdiskBoot,
   SimFleet,
   type SimMachine,
@@ -31,7 +32,8 @@ import { Trace } from './trace.ts';
 const log = createLogger('lab');
 
 export interface LabOptions {
-  readonly nodes: number;
+  /** A number of default nodes, or each node's hardware (and BMC vendor profile). */
+  readonly nodes: number | readonly (MachineSpec & { readonly vendor?: string })[];
   /** Where the lab keeps its files; omitted = a temporary directory removed at stop. */
   readonly stateDir?: string;
   readonly bmc?: {
@@ -160,7 +162,9 @@ export class Lab {
   }
 
   static async start(o: LabOptions): Promise<Lab> {
-    if (!Number.isInteger(o.nodes) || o.nodes < 1)
+    const specs = typeof o.nodes === 'number' ? undefined : o.nodes;
+    const count = specs?.length ?? (o.nodes as number);
+    if (!Number.isInteger(count) || count < 1)
       throw new ConfigError('nodes', 'must be a whole number of at least 1');
     const tempDir = o.stateDir === undefined;
     const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'bmlab-'));
@@ -186,8 +190,13 @@ export class Lab {
         fetcher: directoryFetcher({ http: [{ urlPrefix: `${http.url}/`, dir: httpRoot }] }),
       });
       const fleet = new SimFleet({
-        count: o.nodes,
-        specFor: (i) => defaultMachineSpec(i),
+        count,
+        specFor: (i) => {
+          const s = specs?.[i];
+          if (s === undefined) return defaultMachineSpec(i);
+          const { vendor: _vendor, ...spec } = s;
+          return spec;
+        },
         network,
         timeScale: o.timeScale ?? 1,
         ...(o.seed === undefined ? {} : { seed: o.seed }),
@@ -208,7 +217,7 @@ export class Lab {
             name: machine.id,
             username: o.bmc?.user ?? 'admin',
             password: o.bmc?.password ?? 'password',
-            vendor: o.bmc?.vendor ?? 'generic',
+            vendor: specs?.[i]?.vendor ?? o.bmc?.vendor ?? 'generic',
           }),
           machine,
         });
