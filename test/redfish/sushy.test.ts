@@ -155,6 +155,18 @@ describe.skipIf(!hasSushy)('python3-sushy against the Redfish service', () => {
         mode: 'UEFI',
       });
 
+      // Secure boot as Ironic's set_secure_boot_state does it (the node boots UEFI now).
+      expect(await c.call('secure_boot', { system_id: sys, enabled: true })).toEqual({
+        enabled: true,
+        current_boot: 'Disabled',
+        mode: 'DeployedMode',
+      });
+      await c.call('reset', { system_id: sys, value: 'ForceRestart' });
+      expect(await c.call('secure_boot', { system_id: sys })).toMatchObject({
+        enabled: true,
+        current_boot: 'Enabled',
+      });
+
       const ch = await c.call<Doc>('chassis_power', { system_id: sys });
       expect(ch['power_state']).toBe('On');
       expect(ch['watts']).toBeGreaterThan(0);

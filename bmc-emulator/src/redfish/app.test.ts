@@ -677,3 +677,39 @@ describe('RedfishServer', () => {
     }
   });
 });
+
+describe('SecureBoot', () => {
+  it('needs UEFI, counts from the next boot, and loses enforcement without the platform key', async () => {
+    const url = (await get(SYS))['SecureBoot']['@odata.id'];
+    expect(await get(url)).toMatchObject({
+      SecureBootEnable: false,
+      SecureBootCurrentBoot: 'Disabled',
+      SecureBootMode: 'DeployedMode',
+    });
+    const legacy = await req('PATCH', url, { SecureBootEnable: true });
+    expect(legacy.status).toBe(409);
+    await req('PATCH', SYS, { Boot: { BootSourceOverrideMode: 'UEFI' } });
+    expect((await req('PATCH', url, { SecureBootEnable: true })).status).toBe(200);
+    expect((await get(url))['SecureBootCurrentBoot']).toBe('Disabled');
+    await m.powerOn();
+    expect((await get(url))['SecureBootCurrentBoot']).toBe('Enabled');
+
+    const reset = (await get(url))['Actions']['#SecureBoot.ResetKeys']['target'];
+    expect((await req('POST', reset, { ResetKeysType: 'DeleteAllKeys' })).status).toBe(204);
+    expect((await get(url))['SecureBootMode']).toBe('SetupMode');
+    await m.reset();
+    expect((await get(url))['SecureBootCurrentBoot']).toBe('Disabled');
+    await req('POST', reset, { ResetKeysType: 'ResetAllKeysToDefault' });
+    await m.reset();
+    expect(await get(url)).toMatchObject({
+      SecureBootMode: 'DeployedMode',
+      SecureBootCurrentBoot: 'Enabled',
+    });
+    expect(firstMessage((await req('POST', reset, { ResetKeysType: 'Shred' })).body)).toBe(
+      'Base.1.8.ActionParameterValueNotInList',
+    );
+    expect(firstMessage((await req('PATCH', url, { SecureBootMode: 'SetupMode' })).body)).toBe(
+      'Base.1.8.PropertyNotWritable',
+    );
+  });
+});

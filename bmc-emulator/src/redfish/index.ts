@@ -16,5 +16,7 @@ export {
   type RedfishSystemEvent,
   type RedfishSystemOptions,
   type RedfishSystemSnapshot,
+  SECURE_BOOT_RESET_KEYS,
+  type SecureBootState,
   uuidFromName,
 } from './system.ts';

@@ -45,6 +45,20 @@ export type RedfishSystemEvent =
   /** Anything in `snapshot()` changed: the lab persists it so a restart loses nothing. */
   | { readonly type: 'state' };
 
+/**
+ * UEFI Secure Boot as the SecureBoot resource (SecureBoot.v1_1) shows it: whether it is enabled,
+ * the key state (`DeployedMode` with the platform key, `SetupMode` without), and whether the current
+ * boot ran with it (fixed at POST: enabled, booted in UEFI mode, keys deployed).
+ */
+export interface SecureBootState {
+  readonly enabled: boolean;
+  readonly mode: 'DeployedMode' | 'SetupMode';
+  readonly currentBoot: 'Enabled' | 'Disabled';
+}
+
+export const SECURE_BOOT_RESET_KEYS = ['ResetAllKeysToDefault', 'DeleteAllKeys', 'DeletePK'] as const;
+export type SecureBootResetKeys = (typeof SECURE_BOOT_RESET_KEYS)[number];
+
 /** What a Redfish BMC keeps beside the machine, as plain JSON for the lab's state store. */
 export interface RedfishSystemSnapshot {
   readonly bios: Readonly<Record<string, BiosValue>>;
@@ -52,6 +66,7 @@ export interface RedfishSystemSnapshot {
   readonly biosAppliedAt?: string;
   readonly media: Readonly<Partial<Record<MediaSlot, MediaState>>>;
   readonly indicatorLed: IndicatorLed;
+  readonly secureBoot?: SecureBootState;
 }
 
 export interface RedfishSystemOptions {
@@ -124,6 +139,7 @@ export class RedfishSystem {
   #biosAppliedAt: string | undefined;
   readonly #media = new Map<MediaSlot, MediaState>();
   #led: IndicatorLed = 'Off';
+  #secureBoot: SecureBootState = { enabled: false, mode: 'DeployedMode', currentBoot: 'Disabled' };
   readonly faults: RedfishFaults = { ...NO_REDFISH_FAULTS };
   readonly #listeners = new Set<Listener>();
   readonly #unsubscribe: () => void;
@@ -148,6 +164,7 @@ export class RedfishSystem {
       this.#pending = known(o.restore.pendingBios);
       this.#biosAppliedAt = o.restore.biosAppliedAt;
       this.#led = o.restore.indicatorLed;
+      if (o.restore.secureBoot !== undefined) this.#secureBoot = o.restore.secureBoot;
     }
     this.#unsubscribe = o.machine.subscribe((e) => this.#onMachine(e));
   }
@@ -170,6 +187,7 @@ export class RedfishSystem {
       ...(this.#biosAppliedAt === undefined ? {} : { biosAppliedAt: this.#biosAppliedAt }),
       media: Object.fromEntries(this.#media),
       indicatorLed: this.#led,
+      secureBoot: this.#secureBoot,
     };
   }
 
@@ -180,6 +198,25 @@ export class RedfishSystem {
   set indicatorLed(v: IndicatorLed) {
     if (v === this.#led) return;
     this.#led = v;
+    this.#emit({ type: 'state' });
+  }
+
+  secureBoot(): SecureBootState {
+    return this.#secureBoot;
+  }
+
+  /** Takes effect at the next boot; the caller has checked the machine boots in UEFI mode. */
+  setSecureBootEnabled(enabled: boolean): void {
+    this.#secureBoot = { ...this.#secureBoot, enabled };
+    this.#emit({ type: 'state' });
+  }
+
+  /** `#SecureBoot.ResetKeys`: factory keys put the platform key back; deleting it enters setup mode. */
+  resetSecureBootKeys(type: SecureBootResetKeys): void {
+    this.#secureBoot = {
+      ...this.#secureBoot,
+      mode: type === 'ResetAllKeysToDefault' ? 'DeployedMode' : 'SetupMode',
+    };
     this.#emit({ type: 'state' });
   }
 
@@ -239,6 +276,15 @@ export class RedfishSystem {
 
   #onMachine(e: MachineEvent): void {
     if (e.type === 'post') {
+      const sb = this.#secureBoot;
+      const enforced =
+        sb.enabled && sb.mode === 'DeployedMode' && this.machine.bootOverride().mode === 'uefi'
+          ? 'Enabled'
+          : 'Disabled';
+      if (enforced !== sb.currentBoot) {
+        this.#secureBoot = { ...sb, currentBoot: enforced };
+        this.#emit({ type: 'state' });
+      }
       // sushy-tools and real BMCs apply pending BIOS settings during POST, whoever reset the machine.
       if (Object.keys(this.#pending).length > 0) {
         this.#bios = { ...this.#bios, ...this.#pending };

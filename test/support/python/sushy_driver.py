@@ -126,6 +126,16 @@ def op_bios_set(system_id, attributes):
     return dict(b.pending_attributes)
 
 
+def op_secure_boot(system_id, enabled=None):
+    """RedfishManagement.get/set_secure_boot_state."""
+    sb = system(system_id).secure_boot
+    if enabled is not None:
+        sb.set_enabled(enabled)
+        sb.refresh()
+    return {'enabled': sb.enabled, 'current_boot': enum_value(sb.current_boot),
+            'mode': enum_value(sb.mode)}
+
+
 def cd_media(system_id):
     """As ironic's redfish boot `_insert_vmedia`: the first CD/DVD device of the system's managers."""
     for manager in system(system_id).managers:

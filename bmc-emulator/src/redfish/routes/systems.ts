@@ -29,7 +29,13 @@ import {
   sendResource,
 } from '../http.ts';
 import { isResetType, RESET_TYPES, runReset } from '../power.ts';
-import { type BiosValue, INDICATOR_LED, type RedfishSystem } from '../system.ts';
+import {
+  type BiosValue,
+  INDICATOR_LED,
+  type RedfishSystem,
+  SECURE_BOOT_RESET_KEYS,
+  type SecureBootResetKeys,
+} from '../system.ts';
 
 type P = { Params: { id: string } };
 type PSub = { Params: { id: string; sub: string } };
@@ -78,6 +84,7 @@ export function renderSystem(s: RedfishSystem): Json {
     SimpleStorage: link(`${url}/SimpleStorage`),
     Storage: link(`${url}/Storage`),
     Bios: link(`${url}/Bios`),
+    SecureBoot: link(`${url}/SecureBoot`),
     Links: {
       Chassis: [link(`${ROOT}/Chassis/${s.id}`)],
       ManagedBy: [link(`${ROOT}/Managers/${s.id}`)],
@@ -239,6 +246,26 @@ function renderBiosSettings(s: RedfishSystem): Json {
   };
 }
 
+function renderSecureBoot(s: RedfishSystem): Json {
+  const url = `${sysUrl(s)}/SecureBoot`;
+  const sb = s.secureBoot();
+  return {
+    '@odata.type': '#SecureBoot.v1_1_0.SecureBoot',
+    '@odata.id': url,
+    Id: 'SecureBoot',
+    Name: 'UEFI Secure Boot',
+    SecureBootEnable: sb.enabled,
+    SecureBootCurrentBoot: sb.currentBoot,
+    SecureBootMode: sb.mode,
+    Actions: {
+      '#SecureBoot.ResetKeys': {
+        target: `${url}/Actions/SecureBoot.ResetKeys`,
+        'ResetKeysType@Redfish.AllowableValues': SECURE_BOOT_RESET_KEYS,
+      },
+    },
+  };
+}
+
 /** Pending values must name existing attributes and keep their JSON type, as a BIOS attribute registry enforces. */
 function checkBiosAttributes(s: RedfishSystem, attrs: Record<string, unknown>): Record<string, BiosValue> {
   const current = s.biosAttributes();
@@ -262,6 +289,8 @@ const SystemPatch = Type.Object({
   Boot: Type.Optional(BootBody),
   IndicatorLED: Type.Optional(Type.Unknown()),
 });
+const SecureBootPatch = Type.Object({ SecureBootEnable: Type.Optional(Type.Boolean()) });
+const ResetKeysBody = Type.Object({ ResetKeysType: Type.Optional(Type.Unknown()) });
 const BiosPatch = Type.Object({
   Attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
 });
@@ -417,6 +446,45 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: RedfishContext):
     sendResource(reply, renderNic(systemOf(ctx, req.params.id), req.params.sub)),
   );
   refuseOtherMethods(app, `${one}/EthernetInterfaces/:sub`, ['GET']);
+
+  // SecureBoot: enabling needs UEFI (as Ironic checks too); the change counts from the next boot.
+  const sbUrl = `${one}/SecureBoot`;
+  app.get<P>(sbUrl, async (req, reply) =>
+    sendResource(reply, renderSecureBoot(systemOf(ctx, req.params.id))),
+  );
+  app.patch<P>(sbUrl, { schema: { body: SecureBootPatch } }, async (req, reply) => {
+    const s = systemOf(ctx, req.params.id);
+    const current = renderSecureBoot(s);
+    checkIfMatch(req, current);
+    const body = req.body as Json & { SecureBootEnable?: boolean };
+    refuseUnwritable(body, ['SecureBootEnable'], current);
+    if (body.SecureBootEnable === true && s.machine.bootOverride().mode !== 'uefi') {
+      throw Errors.conflict(
+        'Secure Boot needs the system to boot in UEFI mode (Boot/BootSourceOverrideMode).',
+      );
+    }
+    if (body.SecureBootEnable !== undefined) s.setSecureBootEnabled(body.SecureBootEnable);
+    return sendResource(reply, renderSecureBoot(s));
+  });
+  refuseOtherMethods(app, sbUrl, ['GET', 'PATCH']);
+  app.post<P>(
+    `${sbUrl}/Actions/SecureBoot.ResetKeys`,
+    { schema: { body: ResetKeysBody } },
+    async (req, reply) => {
+      const s = systemOf(ctx, req.params.id);
+      const { ResetKeysType } = req.body as { ResetKeysType?: unknown };
+      if (ResetKeysType === undefined) throw Errors.actionParameterMissing('ResetKeys', 'ResetKeysType');
+      if (
+        typeof ResetKeysType !== 'string' ||
+        !(SECURE_BOOT_RESET_KEYS as readonly string[]).includes(ResetKeysType)
+      ) {
+        throw Errors.actionParameterValueNotInList(ResetKeysType, 'ResetKeysType', 'ResetKeys');
+      }
+      s.resetSecureBootKeys(ResetKeysType as SecureBootResetKeys);
+      return reply.code(204).send();
+    },
+  );
+  refuseOtherMethods(app, `${sbUrl}/Actions/SecureBoot.ResetKeys`, ['POST']);
 
   // Bios: the current attributes are read-only; writes go to Settings and apply at the next POST.
   app.get<P>(`${one}/Bios`, async (req, reply) =>
