@@ -87,6 +87,23 @@ describe('htmlReport', () => {
     expect(lane).toContain('step: image cached');
   });
 
+  it('marks the assertion a node failed on when the failure names a check, not a step', () => {
+    const base = sampleRun();
+    const html = htmlReport({
+      ...base,
+      nodes: base.nodes.map((n) =>
+        n.failure ? { ...n, failure: { step: 'booted the image from disk', message: 'never booted' } } : n,
+      ),
+    });
+    const node1 = html.slice(html.indexOf('<section class="node fail"'));
+    expect(node1).toMatch(
+      /<li class="assertion error failing" data-ok="false" data-node="node-1"><span class="mark">✗<\/span> <b>booted the image from disk<\/b>/,
+    );
+    // No step carries that name, so the failure box itself is the marked step and no band is drawn.
+    expect(node1).toMatch(/<div class="failure failing-step" data-step="booted the image from disk">/);
+    expect(html).not.toContain('class="failing-band"');
+  });
+
   it('gives nodes with odd names safe, distinct ids', () => {
     const base = sampleRun();
     const html = htmlReport({

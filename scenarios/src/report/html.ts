@@ -110,7 +110,7 @@ function stateLane(lane: Lane, events: readonly TimelineEvent[], end: number): s
   return segments(events, end)
     .map(({ from, to, event: e }) => {
       const cls = lane === 'provision' ? provisionClass(e.label, e.ok) : `power-${powerClass(e.label)}`;
-      return `<span class="seg ${cls}${e.ok === false ? ' error' : ''}" style="${place(from, to, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${label(e.label, from, to, end)}</span>`;
+      return `<span class="seg ${cls}${e.ok === false && cls !== 'error' ? ' error' : ''}" style="${place(from, to, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${label(e.label, from, to, end)}</span>`;
     })
     .join('');
 }
@@ -191,9 +191,10 @@ function timeline(n: NodeView, view: RunView, end: number, onlyUsedLanes = false
   );
 }
 
-function assertionItem(a: AssertionResult, withNode: boolean): string {
+/** An assertion; `failing` marks the one a node's failure names (a failed check rather than a step). */
+function assertionItem(a: AssertionResult, withNode: boolean, failing = false): string {
   const who = withNode && a.node !== undefined ? `<span class="who">${html(a.node)}</span> ` : '';
-  return `<li class="assertion ${a.ok ? 'ok' : 'error'}" data-ok="${a.ok}"${a.node === undefined ? '' : ` data-node="${html(a.node)}"`}><span class="mark">${a.ok ? '✓' : '✗'}</span> ${who}<b>${html(a.name)}</b> <span class="msg">${html(a.message)}</span></li>`;
+  return `<li class="assertion ${a.ok ? 'ok' : 'error'}${failing ? ' failing' : ''}" data-ok="${a.ok}"${a.node === undefined ? '' : ` data-node="${html(a.node)}"`}><span class="mark">${a.ok ? '✓' : '✗'}</span> ${who}<b>${html(a.name)}</b> <span class="msg">${html(a.message)}</span></li>`;
 }
 
 function eventTable(events: readonly TimelineEvent[]): string {
@@ -234,7 +235,7 @@ function nodeSection(n: NodeView, id: string, view: RunView, end: number): strin
   const assertions =
     n.assertions.length === 0
       ? ''
-      : `<ul class="assertions">${n.assertions.map((a) => assertionItem(a, false)).join('')}</ul>`;
+      : `<ul class="assertions">${n.assertions.map((a) => assertionItem(a, false, !a.ok && a.name === n.failure?.step)).join('')}</ul>`;
   return (
     `<section class="node ${n.failed ? 'fail' : 'pass'}" id="${id}" data-node="${html(r.node)}" data-ok="${!n.failed}">` +
     `<h2><span class="badge">${n.failed ? 'FAIL' : 'ok'}</span> ${html(r.node)}</h2>` +
@@ -373,6 +374,7 @@ ul.assertions{list-style:none;padding:0;margin:8px 0}
 li.assertion{padding:2px 0}
 li.assertion .mark{display:inline-block;width:1.2em;font-weight:700;color:var(--ok)}
 li.assertion.error .mark,li.assertion.error b{color:var(--bad)}
+li.assertion.failing{background:var(--bad-bg);border-left:3px solid var(--bad);padding-left:6px}
 li.assertion .msg{color:var(--muted);overflow-wrap:anywhere}
 li.assertion .who{font-size:12px;background:var(--lane);border:1px solid var(--line);border-radius:3px;padding:0 4px}
 details.events summary{cursor:pointer;color:var(--muted);margin-top:6px}

@@ -183,6 +183,18 @@ describe('junitXml', () => {
     expect(out).not.toContain('<failure');
   });
 
+  it('lists events that are about no node in the run-wide case', () => {
+    const base = sampleRun();
+    const out = junitXml({
+      ...base,
+      events: [...base.events, { at: 120, node: '', kind: 'api', label: 'GET /v1/drivers 500', ok: false }],
+    });
+    const run = out.slice(out.indexOf(`name="${RUN_CASE}"`));
+    expect(run).toContain(
+      '\nevents not about one node:\n    +0.120 s  api       GET /v1/drivers 500 !</system-out>',
+    );
+  });
+
   it('fails the run-wide case when the run failed outside every node', () => {
     const base = sampleRun();
     const out = junitXml({

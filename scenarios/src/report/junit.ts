@@ -110,14 +110,25 @@ function failureElement(step: string, message: string, body: string): string {
 }
 
 function runCase(view: RunView, classname: string): string | undefined {
-  const { runSteps, runAssertions, runFailure, record } = view;
-  if (runSteps.length === 0 && runAssertions.length === 0 && runFailure === undefined) return undefined;
+  const { runSteps, runAssertions, runEvents, runFailure, record } = view;
+  if (
+    runSteps.length === 0 &&
+    runAssertions.length === 0 &&
+    runEvents.length === 0 &&
+    runFailure === undefined
+  )
+    return undefined;
+  const key = runEvents.filter((e) => KEY_KINDS.has(e.kind) || e.kind === 'api' || e.ok === false);
   const out = [
     ...runSteps.map(
       (s) =>
         `${s.ok ? 'ok  ' : 'FAIL'} step ${s.name} ${offset(s.startedAt)} .. ${offset(s.endedAt)}${s.error ? `: ${s.error}` : ''}`,
     ),
     ...runAssertions.map((a) => `${a.ok ? 'ok  ' : 'FAIL'} assertion ${a.name}: ${a.message}`),
+    ...(key.length === 0
+      ? []
+      : ['', 'events not about one node:', ...key.slice(0, MAX_KEY_EVENTS).map(eventLine)]),
+    ...(key.length > MAX_KEY_EVENTS ? [`  … ${key.length - MAX_KEY_EVENTS} more in run.json`] : []),
   ].join('\n');
   const failure =
     runFailure === undefined
