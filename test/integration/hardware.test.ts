@@ -42,7 +42,7 @@ describe.skipIf(!haveIpmitool)('ipmitool reads the hardware model', () => {
     const on = (await ipmitool(b.port, ['sensor', 'list'])).out;
     const rpm = Number(/^Fan1\s+\|\s+([\d.]+)\s+\| RPM\s+\| ok/m.exec(on)?.[1]);
     expect(rpm).toBeGreaterThanOrEqual(4000);
-    expect(rpm).toBeLessThanOrEqual(7000);
+    expect(rpm).toBeLessThanOrEqual(8000); // busy after POST: fans ramped up
     expect(on).toMatch(
       /^12V\s+\| 1[12]\.\d+\s+\| Volts\s+\| ok\s+\| na\s+\| 10\.800\s+\| 11\.400\s+\| 12\.600/m,
     );

@@ -117,6 +117,19 @@ describe('sensors', () => {
     expect([...th.data]).toEqual([0x07, 8, 5, 3, 0, 0, 0]);
   });
 
+  it('load: the CPU runs hotter and draws more through POST and boot, then settles', async () => {
+    const r = rig();
+    await r.machine.powerOn();
+    const cpu = async () => (await r.call(NetFn.SensorEvent, 0x2d, 1)).data[0] as number;
+    const watts = async () => (await r.call(NetFn.Group, 0x02, 0xdc, 0x01, 0, 0)).data.readUInt16LE(1);
+    const [busyT, busyW] = [await cpu(), await watts()];
+    r.clock.advance(61_000);
+    const [idleT, idleW] = [await cpu(), await watts()];
+    expect(busyT - idleT).toBeGreaterThanOrEqual(10);
+    expect(busyW - idleW).toBeGreaterThanOrEqual(10);
+    expect(idleT).toBeLessThan(85); // no threshold reached by load alone
+  });
+
   it('a threshold crossing is logged once when asserted and once when it clears', async () => {
     const r = rig();
     await r.machine.powerOn();

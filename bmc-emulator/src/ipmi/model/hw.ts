@@ -100,10 +100,11 @@ export function scanSensors(c: HwContext): Map<number, Reading> {
   const hw = hardware(c);
   const on = c.machine.powerState() === 'on';
   const now = c.clock.now();
+  const load = on && now < c.state.hw.busyUntil ? 1 : 0;
   const out = new Map<number, Reading>();
   const last = c.state.hw.sensorStatus;
   for (const s of repo.sensors) {
-    const r = readSensor(s, hw, on, now, c.state.hw.sensorOverrides[s.name]);
+    const r = readSensor(s, hw, on, now, c.state.hw.sensorOverrides[s.name], load);
     out.set(s.number, r);
     if (s.kind !== 'analog') continue;
     const before = last[s.number] ?? 0;
@@ -126,6 +127,11 @@ export function scanSensors(c: HwContext): Map<number, Reading> {
   return out;
 }
 
+/** How long each phase keeps the host busy, for the sensors (load 1 instead of idle). */
+const BUSY_POST_MS = 60_000;
+const BUSY_NETBOOT_MS = 20_000;
+const BUSY_OS_START_MS = 15_000;
+
 /** OS Boot offsets (table 42-3, sensor type 1Fh) by the device the machine booted. */
 const OS_BOOT_OFFSET: Partial<Record<BootDevice, number>> = {
   floppy: 0x00,
@@ -140,8 +146,18 @@ const OS_BOOT_OFFSET: Partial<Record<BootDevice, number>> = {
 
 /** Turns one machine event into SEL records, as a BMC watching the platform does. */
 export function logMachineEvent(c: HwContext, e: MachineEvent): void {
+  const busy = (ms: number) => {
+    c.state.hw.busyUntil = Math.max(c.state.hw.busyUntil, c.clock.now() + ms);
+  };
   switch (e.type) {
+    case 'network-boot':
+      busy(BUSY_NETBOOT_MS);
+      return;
+    case 'os-reached':
+      busy(BUSY_OS_START_MS);
+      return;
     case 'power':
+      if (e.state === 'off') c.state.hw.busyUntil = 0;
       if (e.state === 'on')
         logEvent(c, EventSensor.Acpi, 0x00); // S0/G0 working
       else if (e.cause === 'soft-off' || e.cause === 'guest')
@@ -151,6 +167,8 @@ export function logMachineEvent(c: HwContext, e: MachineEvent): void {
       else logEvent(c, EventSensor.Acpi, 0x0a); // S5 entered by override
       return;
     case 'post':
+      // Fans ramp up and the CPUs work through POST and the boot that follows.
+      c.state.hw.busyUntil = c.clock.now() + BUSY_POST_MS;
       // System Restart (1Dh) offset 07h "system restart", data 2 the restart cause (table 28-11).
       logEvent(c, EventSensor.SysRestart, 0x07, c.state.restartCause & 0x0f, 0x00);
       return;

@@ -72,6 +72,8 @@ export interface AnalogSensor {
   readonly onRaw: number;
   /** Peak drift in counts while on. */
   readonly drift: number;
+  /** Counts added at full load (the host busy booting or working). */
+  readonly loadGain: number;
   /** Readable when the host is off (standby rail); otherwise thresholds are not evaluated. */
   readonly standby: boolean;
 }
@@ -101,8 +103,9 @@ export function toUnits(s: AnalogSensor, raw: number): number {
 /** The sensor table of one node; sensor numbers are stable for a given description. */
 export function sensorsFor(hw: HardwareDescription): Sensor[] {
   const out: Sensor[] = [];
-  const analog = (s: Omit<AnalogSensor, 'kind' | 'number' | 'b'> & { b?: number }) =>
-    out.push({ kind: 'analog', number: out.length + 1, b: 0, ...s });
+  const analog = (
+    s: Omit<AnalogSensor, 'kind' | 'number' | 'b' | 'loadGain'> & { b?: number; loadGain?: number },
+  ) => out.push({ kind: 'analog', number: out.length + 1, b: 0, loadGain: 0, ...s });
   analog({
     name: 'CPU Temp',
     type: SensorType.Temperature,
@@ -116,6 +119,7 @@ export function sensorsFor(hw: HardwareDescription): Sensor[] {
     offRaw: 22,
     onRaw: 38 + Math.min(hw.cpus, 16),
     drift: 3,
+    loadGain: 18,
     standby: false,
   });
   analog({
@@ -147,6 +151,7 @@ export function sensorsFor(hw: HardwareDescription): Sensor[] {
       offRaw: 0,
       onRaw: 50 + ((hw.seed >> i) & 0x07),
       drift: 3,
+      loadGain: 14,
       standby: false,
     });
   }
@@ -201,6 +206,8 @@ export function sensorsFor(hw: HardwareDescription): Sensor[] {
     offRaw: 0,
     onRaw: Math.round(powerWatts(hw) / 2),
     drift: 4,
+    // About 10 W more per CPU under load (counts are 2 W).
+    loadGain: 5 * Math.min(hw.cpus, 16),
     standby: true,
   });
   // Discrete sensors the BMC logs its own events against (table 42-3 offsets in the mask).
@@ -277,8 +284,8 @@ export function thresholdStatus(t: Thresholds, raw: number): number {
 }
 
 /**
- * What sensor `s` reads now. `override` (a raw count, from the lab's fault injection) wins over
- * the model, so a lab can make a fan fail or a CPU overheat.
+ * What sensor `s` reads now, with the host at `load` (0 idle .. 1 busy). `override` (a raw count,
+ * from the lab's fault injection) wins over the model, so a lab can make a fan fail or a CPU overheat.
  */
 export function readSensor(
   s: Sensor,
@@ -286,6 +293,7 @@ export function readSensor(
   on: boolean,
   tMs: number,
   override: number | undefined,
+  load = 0,
 ): Reading {
   if (s.kind === 'discrete') {
     // A PSU in a powered chassis is present and healthy; ACPI state S0/G0 (offset 0) when on,
@@ -297,7 +305,7 @@ export function readSensor(
   let raw: number;
   if (override !== undefined) raw = override;
   else if (!on) raw = s.offRaw;
-  else raw = Math.round(s.onRaw + s.drift * wobble(hw.seed, s.number, tMs));
+  else raw = Math.round(s.onRaw + s.loadGain * load + s.drift * wobble(hw.seed, s.number, tMs));
   raw = Math.max(0, Math.min(255, raw));
   return { raw, scanning, states: scanning ? thresholdStatus(s.thresholds, raw) : 0 };
 }

@@ -65,6 +65,8 @@ export interface HardwareState {
   sensorOverrides: Record<string, number>;
   /** Last threshold status per sensor number, to log crossings once. */
   sensorStatus: Record<number, number>;
+  /** Clock ms until which the host counts as busy (POST, network boot, OS start-up). */
+  busyUntil: number;
   lan: LanConfig;
   sol: SolConfig;
   dcmi: DcmiConfig;
@@ -127,6 +129,7 @@ export function createHardwareState(o: HardwareStateOptions): HardwareState {
     selTimeOffset: undefined,
     sensorOverrides: {},
     sensorStatus: {},
+    busyUntil: 0,
     lan,
     sol: {
       enabled: true,
