@@ -198,6 +198,7 @@ function assertionItem(a: AssertionResult, withNode: boolean, failing = false): 
 }
 
 function eventTable(events: readonly TimelineEvent[]): string {
+  if (events.length === 0) return '';
   const rows = events
     .slice(0, MAX_TABLE_ROWS)
     .map(
@@ -321,6 +322,7 @@ table{border-collapse:collapse}
 table.summary{width:100%;margin:12px 0 8px}
 table.summary th,table.summary td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 table.summary td:last-child{max-width:40em;overflow-wrap:anywhere}
+table.summary td:nth-child(-n+2){white-space:nowrap}
 .num{text-align:right!important;font-variant-numeric:tabular-nums}
 section.node,section.run-wide{margin:18px 0;padding:14px 16px;border:1px solid var(--line);border-left:5px solid var(--ok);border-radius:6px}
 section.node.fail,section.run-wide.fail{border-left-color:var(--bad)}
@@ -382,11 +384,28 @@ details.events table{font:12px/1.4 ui-monospace,"DejaVu Sans Mono",monospace;mar
 details.events td,details.events th{padding:1px 10px 1px 0;text-align:left;vertical-align:top}
 details.events tr.error{color:var(--bad);font-weight:600}
 section#assertions h2{margin-top:24px}
+.legend{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center;font-size:12px;color:var(--muted);margin:4px 0 0}
+.key::before{content:"";display:inline-block;width:14px;height:10px;margin-right:5px;border:1px solid;border-radius:2px;vertical-align:-1px}
+.key.stable::before{background:var(--ok-bg);border-color:#aceebb}
+.key.busy::before{background:var(--busy-bg);border-color:#eac54f}
+.key.error::before{background:var(--bad-bg);border-color:var(--bad)}
+.key.power-on::before{background:#ffd8a8;border-color:#f08c00}
+.key.power-off::before{background:#e9ecef;border-color:#adb5bd}
+.key.failing::before{background:var(--bad);border-color:#82071e}
+.key.bins::before{background:#c297ff;border-color:#c297ff}
 `;
 
 // Hovering an element of a timeline shows its details in full under it (titles show them too,
 // but only after a delay and clipped by some browsers).
 const JS = `document.addEventListener('mouseover',function(e){var t=e.target;if(!(t instanceof Element))return;var el=t.closest('.timeline [title]');if(!el)return;var s=el.closest('section');var d=s&&s.querySelector('.hover-detail');if(d)d.textContent=el.getAttribute('title');});`;
+
+const LEGEND =
+  '<p class="legend">' +
+  '<span class="key stable">settled state</span><span class="key busy">in progress</span>' +
+  '<span class="key error">failed</span><span class="key power-on">power on</span>' +
+  '<span class="key power-off">power off</span><span class="key failing">failing step</span>' +
+  '<span class="key bins">dense lane: bars = events per interval</span>' +
+  '<span class="hint">point at anything on a timeline for its details</span></p>';
 
 /** The run as one self-contained HTML document. */
 export function htmlReport(record: RunRecord): string {
@@ -430,6 +449,7 @@ export function htmlReport(record: RunRecord): string {
 <main>
 ${runFailure}
 ${summaryTable(view, ids)}
+${LEGEND}
 ${view.nodes.map((n, i) => nodeSection(n, ids[i]!, view, end)).join('\n')}
 ${runSection(view, end)}
 <section id="assertions"><h2>Assertions</h2>${allAssertions}</section>
