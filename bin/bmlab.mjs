@@ -5,4 +5,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../cli/src/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Every command has stopped what it started by now; a stray timer must not keep the CLI alive.
+setTimeout(() => process.exit(code), 2_000).unref();

@@ -23,7 +23,8 @@ then 'ready'; runs until SIGINT or SIGTERM.
   --max-sessions N        sessions per BMC (default 32)
   --session-timeout S     inactivity timeout in seconds (default 60)
   --reset-time S          seconds a BMC stays away after a cold reset (default 3)
-  --backend memory        the machine behind each BMC
+  --backend sim|memory    the machines behind the BMCs (default sim: simulated servers)
+  --time-scale F          multiply the sim's delays (default 1)
 `;
 
 function int(name: string, v: string | undefined, dflt: number): number {
@@ -53,7 +54,8 @@ export async function bmcServe(argv: string[]): Promise<number> {
       'max-sessions': { type: 'string' },
       'session-timeout': { type: 'string' },
       'reset-time': { type: 'string' },
-      backend: { type: 'string', default: 'memory' },
+      backend: { type: 'string', default: 'sim' },
+      'time-scale': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -62,8 +64,16 @@ export async function bmcServe(argv: string[]): Promise<number> {
     process.stdout.write(BMC_SERVE_HELP);
     return 0;
   }
-  if (values.backend !== 'memory')
-    throw new ConfigError('backend', `'${values.backend}' is not available here (use memory)`);
+  const backend = values.backend;
+  if (backend !== 'sim' && backend !== 'memory') {
+    throw new ConfigError(
+      'backend',
+      `'${backend}' is not available for bmc serve (use sim or memory; qemu machines come with bmlab up)`,
+    );
+  }
+  const timeScale = values['time-scale'] === undefined ? 1 : Number(values['time-scale']);
+  if (!(timeScale > 0))
+    throw new ConfigError('time-scale', `'${values['time-scale']}' is not a positive number`);
   const addresses = values.addresses === undefined ? undefined : expandAddresses(values.addresses);
   const suites = values['cipher-suites']?.split(',').map((s) => int('cipher-suites', s.trim(), 0));
   const fleet = await serveBmcs({
@@ -85,7 +95,8 @@ export async function bmcServe(argv: string[]): Promise<number> {
     maxSessions: int('max-sessions', values['max-sessions'], 32),
     sessionTimeoutMs: int('session-timeout', values['session-timeout'], 60) * 1000,
     coldResetMs: int('reset-time', values['reset-time'], 3) * 1000,
-    backend: 'memory',
+    backend,
+    timeScale,
   });
   for (const n of fleet.nodes) {
     const a = n.endpoint.address;

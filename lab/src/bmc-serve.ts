@@ -5,7 +5,7 @@
  */
 import { Bmc, BmcEndpoint, createBmcState } from '../../bmc-emulator/src/index.ts';
 import { ConfigError } from '../../common/src/index.ts';
-import { defaultMachineSpec, InMemoryMachine, type Machine } from '../../vm-fleet/src/index.ts';
+import { defaultMachineSpec, InMemoryMachine, type Machine, SimMachine } from '../../vm-fleet/src/index.ts';
 
 export interface BmcServeOptions {
   readonly nodes: number;
@@ -25,7 +25,13 @@ export interface BmcServeOptions {
   readonly maxSessions?: number;
   readonly sessionTimeoutMs?: number;
   readonly coldResetMs?: number;
-  readonly backend: 'memory';
+  /**
+   * `sim`: simulated servers (POST, boot order, consoles; without a boot network a PXE boot
+   * falls through to the disk); `memory`: the smallest machine, which boots instantly.
+   */
+  readonly backend: 'sim' | 'memory';
+  /** Multiplies the sim's delays (1 = realistic). */
+  readonly timeScale?: number;
 }
 
 export interface ServedNode {
@@ -83,7 +89,10 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
   try {
     for (let i = 0; i < count; i++) {
       const spec = defaultMachineSpec(i);
-      const machine = new InMemoryMachine(spec);
+      const machine =
+        o.backend === 'sim'
+          ? new SimMachine({ spec, timeScale: o.timeScale ?? 1 })
+          : new InMemoryMachine(spec);
       const state = createBmcState({
         name: spec.name,
         username: o.user,
@@ -133,6 +142,8 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
     nodes,
     close: async () => {
       await Promise.all(nodes.map((n) => n.endpoint.close()));
+      // A simulated machine's pending boot steps end with its power.
+      await Promise.all(nodes.map((n) => n.machine.powerOff()));
     },
   };
 }
