@@ -131,6 +131,27 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in Chromium', () => {
 
     await page.screenshot({ path: join(shots, 'sample.png'), fullPage: true });
     expect(statSync(join(shots, 'sample.png')).size).toBeGreaterThan(20_000);
+
+    // Zooming widens the timelines, which then scroll sideways with their lane names kept in view,
+    // and shows the labels that were too narrow to read.
+    const scroller = bad.locator('.scroller');
+    const narrowLabel = bad.locator('.lane[data-lane="provision"] .narrow').first();
+    expect(await narrowLabel.evaluate((e) => e.ownerDocument.defaultView?.getComputedStyle(e).color)).toBe(
+      'rgba(0, 0, 0, 0)',
+    );
+    const before = await scroller.evaluate((e) => e.scrollWidth);
+    await page.locator('#zoom').fill('4');
+    const after = await scroller.evaluate((e) => ({ scroll: e.scrollWidth, client: e.clientWidth }));
+    expect(after.scroll).toBeGreaterThan(3.5 * before);
+    expect(
+      await narrowLabel.evaluate((e) => e.ownerDocument.defaultView?.getComputedStyle(e).color),
+    ).not.toBe('rgba(0, 0, 0, 0)');
+    const label = bad.locator('.lane[data-lane="ipmi"] .lane-label');
+    const x0 = (await label.boundingBox())!.x;
+    await scroller.evaluate((e) => e.scrollBy(800, 0));
+    expect(Math.abs((await label.boundingBox())!.x - x0)).toBeLessThan(2);
+    await expect(page.locator('#zoom-value').textContent()).resolves.toBe('4×');
+    await page.screenshot({ path: join(shots, 'sample-zoomed.png') });
     await page.close();
   });
 

@@ -127,7 +127,7 @@ describe('htmlReport', () => {
     expect(binCounts.length).toBeLessThanOrEqual(10 * BINS);
     // Two failing nodes, each with one failed IPMI command drawn on top of its bins.
     expect(
-      html.match(/class="ev error"[^>]*title="[^"]*ipmi: Get Chassis Status \(0x00\/0x01\) cc=c3/g),
+      html.match(/class="ev error[^"]*"[^>]*title="[^"]*ipmi: Get Chassis Status \(0x00\/0x01\) cc=c3/g),
     ).toHaveLength(2);
     expect(html.length).toBeLessThan(6_000_000);
   });

@@ -48,10 +48,13 @@ function place(from: number, to: number, end: number): string {
   return `left:${pct(from, end)};width:${pct(to - from, end)}`;
 }
 
-/** Labels narrower than this share of the axis would show only an ellipsis; they keep their title. */
+/**
+ * Labels narrower than this share of the axis would show only an ellipsis at 1× zoom: they are
+ * marked `narrow` and hidden until the reader zooms in (their title shows them all the time).
+ */
 const MIN_LABEL_SHARE = 0.025;
-const label = (text: string, from: number, to: number, end: number) =>
-  (to - from) / end < MIN_LABEL_SHARE ? '' : html(text);
+const narrow = (from: number, to: number, end: number) =>
+  (to - from) / end < MIN_LABEL_SHARE ? ' narrow' : '';
 
 function eventTitle(e: TimelineEvent): string {
   return [
@@ -87,7 +90,7 @@ function stepLane(n: NodeView, runSteps: readonly StepResult[], end: number): { 
         .filter(Boolean)
         .join(' ');
       const top = rows[i] ? `;top:${3 + rows[i]! * STEP_ROW_PX}px` : '';
-      return `<span class="${cls}" style="${place(s.startedAt, Math.max(s.endedAt, s.startedAt), end)}${top}" data-at="${s.startedAt}" data-step="${html(s.name)}" title="${html(stepTitle(s))}">${label(s.name, s.startedAt, s.endedAt, end)}</span>`;
+      return `<span class="${cls}${narrow(s.startedAt, s.endedAt, end)}" style="${place(s.startedAt, Math.max(s.endedAt, s.startedAt), end)}${top}" data-at="${s.startedAt}" data-step="${html(s.name)}" title="${html(stepTitle(s))}">${html(s.name)}</span>`;
     })
     .join('');
   return { body, rows: Math.max(1, ...rows.map((r) => r + 1)) };
@@ -110,13 +113,13 @@ function stateLane(lane: Lane, events: readonly TimelineEvent[], end: number): s
   return segments(events, end)
     .map(({ from, to, event: e }) => {
       const cls = lane === 'provision' ? provisionClass(e.label, e.ok) : `power-${powerClass(e.label)}`;
-      return `<span class="seg ${cls}${e.ok === false && cls !== 'error' ? ' error' : ''}" style="${place(from, to, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${label(e.label, from, to, end)}</span>`;
+      return `<span class="seg ${cls}${e.ok === false && cls !== 'error' ? ' error' : ''}${narrow(from, to, end)}" style="${place(from, to, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${html(e.label)}</span>`;
     })
     .join('');
 }
 
 function marker(e: TimelineEvent, room: number, end: number): string {
-  return `<span class="ev${e.ok === false ? ' error' : ''}" style="${place(e.at, e.at + room, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${label(e.label, e.at, e.at + room, end)}</span>`;
+  return `<span class="ev${e.ok === false ? ' error' : ''}${narrow(e.at, e.at + room, end)}" style="${place(e.at, e.at + room, end)}" data-at="${e.at}" title="${html(eventTitle(e))}">${html(e.label)}</span>`;
 }
 
 function pointLane(events: readonly TimelineEvent[], end: number): string {
@@ -183,11 +186,11 @@ function timeline(n: NodeView, view: RunView, end: number, onlyUsedLanes = false
       ? ''
       : `<span class="failing-band" style="${place(s.startedAt, Math.max(s.endedAt, s.startedAt), end)}" title="${html(stepTitle(s))}"></span>`;
   return (
-    `<div class="timeline" data-node="${html(n.result.node)}">` +
+    `<div class="scroller"><div class="timeline" data-node="${html(n.result.node)}">` +
     `<div class="axis"><div class="lane-label">time</div><div class="track">${axis}</div></div>` +
     `<div class="overlay">${grid}${band}</div>` +
     rows.join('') +
-    '</div>'
+    '</div></div>'
   );
 }
 
@@ -338,9 +341,10 @@ ol.states li+li::before{content:"→ ";color:var(--muted)}
 ol.states li.stable{background:var(--ok-bg);border-color:#aceebb}
 ol.states li.busy{background:var(--busy-bg);border-color:#eac54f}
 ol.states li.error{background:var(--bad-bg);border-color:var(--bad);color:var(--bad);font-weight:600}
-.timeline{position:relative;display:grid;grid-template-columns:var(--label) 1fr;border:1px solid var(--line);border-radius:4px;overflow:hidden}
+.scroller{overflow-x:auto;border-radius:4px}
+.timeline{width:calc(var(--zoom,1) * 100%);min-width:100%;position:relative;display:grid;grid-template-columns:var(--label) 1fr;border:1px solid var(--line);border-radius:4px;overflow:clip}
 .lane,.axis{display:contents}
-.lane-label{grid-column:1;padding:0 8px;font-size:12px;font-weight:600;line-height:24px;background:var(--lane);border-right:1px solid var(--line);border-top:1px solid #eaeef2;white-space:nowrap}
+.lane-label{position:sticky;left:0;z-index:6;grid-column:1;padding:0 8px;font-size:12px;font-weight:600;line-height:24px;background:var(--lane);border-right:1px solid var(--line);border-top:1px solid #eaeef2;white-space:nowrap}
 .lane-label small{font-weight:400;color:var(--muted)}
 .track{grid-column:2;position:relative;height:24px;border-top:1px solid #eaeef2}
 .axis .track,.axis .lane-label{height:20px;line-height:20px;border-top:0;color:var(--muted);font-weight:400}
@@ -370,6 +374,7 @@ ol.states li.error{background:var(--bad-bg);border-color:var(--bad);color:var(--
 .ev.error{border-left:3px solid var(--bad)!important;color:var(--bad);font-weight:600;min-width:4px;z-index:4}
 .bin{top:auto;bottom:2px;background:#c297ff;border-radius:1px 1px 0 0;min-width:1px}
 .bin.error{background:var(--bad)}
+body:not(.zoomed) .narrow{color:transparent!important}
 .seg:hover,.ev:hover,.bin:hover{outline:2px solid #0969da;z-index:5;overflow:visible}
 .hover-detail{min-height:1.5em;margin:4px 0 8px;font:12px/1.4 ui-monospace,"DejaVu Sans Mono",monospace;color:var(--muted);white-space:pre-wrap}
 ul.assertions{list-style:none;padding:0;margin:8px 0}
@@ -397,7 +402,8 @@ section#assertions h2{margin-top:24px}
 
 // Hovering an element of a timeline shows its details in full under it (titles show them too,
 // but only after a delay and clipped by some browsers).
-const JS = `document.addEventListener('mouseover',function(e){var t=e.target;if(!(t instanceof Element))return;var el=t.closest('.timeline [title]');if(!el)return;var s=el.closest('section');var d=s&&s.querySelector('.hover-detail');if(d)d.textContent=el.getAttribute('title');});`;
+// The zoom widens every timeline (they scroll sideways, lane names stay put) and lets narrow labels show.
+const JS = `var z=document.getElementById('zoom');if(z)z.addEventListener('input',function(){document.body.style.setProperty('--zoom',z.value);document.body.classList.toggle('zoomed',z.value!=='1');document.getElementById('zoom-value').textContent=z.value+'×';});document.addEventListener('mouseover',function(e){var t=e.target;if(!(t instanceof Element))return;var el=t.closest('.timeline [title]');if(!el)return;var s=el.closest('section');var d=s&&s.querySelector('.hover-detail');if(d)d.textContent=el.getAttribute('title');});`;
 
 const LEGEND =
   '<p class="legend">' +
@@ -405,6 +411,7 @@ const LEGEND =
   '<span class="key error">failed</span><span class="key power-on">power on</span>' +
   '<span class="key power-off">power off</span><span class="key failing">failing step</span>' +
   '<span class="key bins">dense lane: bars = events per interval</span>' +
+  '<label class="zoom">zoom <input type="range" id="zoom" min="1" max="16" step="1" value="1"> <output id="zoom-value">1×</output></label>' +
   '<span class="hint">point at anything on a timeline for its details</span></p>';
 
 /** The run as one self-contained HTML document. */
