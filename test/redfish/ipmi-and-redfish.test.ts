@@ -3,7 +3,11 @@
  * reports, and the other way round (power and the boot override with its persistence and mode).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRedfishApp, type RedfishApp } from '../../bmc-emulator/src/redfish/index.ts';
+import {
+  buildRedfishApp,
+  type RedfishApp,
+  redfishOptionsFromBmc,
+} from '../../bmc-emulator/src/redfish/index.ts';
 import { hasCommand, ipmitool, type LiveBmc, startBmc } from '../support/bmc.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the test walks untyped Redfish JSON
@@ -18,7 +22,7 @@ describe.skipIf(!hasCommand('ipmitool'))('IPMI and Redfish share the machine', (
   beforeAll(async () => {
     live = await startBmc();
     app = buildRedfishApp({
-      systems: [{ id: 'node-0', machine: live.machine }],
+      systems: [redfishOptionsFromBmc(live.bmc)],
       auth: { username: 'admin', password: 'password' },
     });
   });
@@ -69,5 +73,41 @@ describe.skipIf(!hasCommand('ipmitool'))('IPMI and Redfish share the machine', (
     await reset('On');
     expect(live.machine.lastBootDevice).toBe('disk');
     expect((await ipmitool(live.port, ['chassis', 'bootparam', 'get', '5'])).out).toMatch(/No override/);
+  });
+
+  it('identity and sensors: Redfish reports what ipmitool fru, mc guid and sdr report', async () => {
+    await live.machine.powerOn();
+    const sys = await system();
+    const fru = (await ipmitool(live.port, ['fru'])).out;
+    const field = (name: string) => new RegExp(`${name}\\s*:\\s*(.+)`).exec(fru)?.[1]?.trim();
+    expect(sys['Manufacturer']).toBe(field('Product Manufacturer'));
+    expect(sys['Model']).toBe(field('Product Name'));
+    expect(sys['SerialNumber']).toBe(field('Product Serial'));
+    const guid = /System GUID\s*:\s*(\S+)/.exec((await ipmitool(live.port, ['mc', 'guid'])).out)?.[1];
+    expect(sys['UUID']).toBe(guid);
+
+    const sdr = new Map<string, number>();
+    for (const line of (await ipmitool(live.port, ['sdr'])).out.split('\n')) {
+      const m = /^(.+?)\s*\|\s*([\d.]+) (degrees C|RPM|Volts|Watts)/.exec(line);
+      if (m) sdr.set(m[1] as string, Number(m[2]));
+    }
+    const get = async (url: string) => (await app.inject({ url, headers: AUTH })).json() as Doc;
+    const thermal = await get('/redfish/v1/Chassis/node-0/Thermal');
+    const power = await get('/redfish/v1/Chassis/node-0/Power');
+    const redfish = new Map<string, number>([
+      ...thermal['Temperatures'].map((t: Doc) => [t['Name'], t['ReadingCelsius']] as const),
+      ...thermal['Fans'].map((f: Doc) => [f['Name'], f['Reading']] as const),
+      ...power['Voltages'].map((v: Doc) => [v['Name'], v['ReadingVolts']] as const),
+      ['Pwr Consumption', power['PowerControl'][0]['PowerConsumedWatts']],
+    ]);
+    expect([...redfish.keys()].sort()).toEqual([...sdr.keys()].sort());
+    // Both read the same drifting model a moment apart: within one step of each sensor.
+    for (const [name, v] of sdr) {
+      const step = name.startsWith('Fan') ? 100 : name.endsWith('V') || name === 'VBAT' ? 0.1 : 2;
+      expect(Math.abs((redfish.get(name) as number) - v), name).toBeLessThanOrEqual(step);
+    }
+    await live.machine.powerOff();
+    const off = await get('/redfish/v1/Chassis/node-0/Thermal');
+    expect(off['Fans'].every((f: Doc) => f['Status']['State'] === 'StandbyOffline')).toBe(true);
   });
 });

@@ -1,7 +1,8 @@
 export { buildRedfishApp, type RedfishApp, type RedfishAppOptions, type TlsMaterial } from './app.ts';
 export { BOOT_TARGETS, bootFromOverride } from './boot.ts';
 export { RedfishError } from './errors.ts';
-export { type ChassisReadings, chassisReadings, RESET_TYPES, type ResetType } from './power.ts';
+export { redfishOptionsFromBmc, sensorsFromBmc } from './from-ipmi.ts';
+export { type ChassisSensor, defaultSensors, RESET_TYPES, type ResetType } from './power.ts';
 export { type RedfishListenOptions, RedfishServer, selfSignedCertificate } from './server.ts';
 export {
   type BiosValue,

@@ -90,23 +90,42 @@ function powerOnAfterShutdown(machine: Machine, timeoutMs: number): void {
   }
 }
 
-/** One reading set for Chassis Power and Thermal; the IPMI sensors can read the same function. */
-export interface ChassisReadings {
-  readonly powerConsumedWatts: number;
-  readonly cpuTempCelsius: number;
-  readonly inletTempCelsius: number;
-  readonly fanRpm: number;
+/**
+ * One sensor as Chassis Power and Thermal show it. A system without its IPMI BMC's sensor model
+ * (`sensorsFromBmc`) gets `defaultSensors`: the same kinds, following only the power state.
+ */
+export interface ChassisSensor {
+  readonly name: string;
+  readonly kind: 'temperature' | 'fan' | 'voltage' | 'power';
+  /** Celsius, RPM, volts or watts; null when the sensor does not read (power-gated, host off). */
+  readonly reading: number | null;
+  readonly upperCritical?: number;
+  readonly upperWarning?: number;
+  readonly lowerCritical?: number;
+  readonly state: 'Enabled' | 'StandbyOffline';
+  readonly health: 'OK' | 'Warning' | 'Critical';
 }
 
 /** Idle draw of a small server: a base plus a share per CPU; 0 W, ambient temperature and still fans when off. */
-export function chassisReadings(machine: Machine): ChassisReadings {
-  const inletTempCelsius = 24;
-  if (machine.powerState() === 'off')
-    return { powerConsumedWatts: 0, cpuTempCelsius: inletTempCelsius, inletTempCelsius, fanRpm: 0 };
-  return {
-    powerConsumedWatts: 90 + 8 * machine.spec.cpus,
-    cpuTempCelsius: 41 + Math.min(machine.spec.cpus, 16),
-    inletTempCelsius,
-    fanRpm: 4200,
-  };
+export function defaultSensors(machine: Machine): ChassisSensor[] {
+  const on = machine.powerState() === 'on';
+  const inlet = 24;
+  const ok = { state: 'Enabled', health: 'OK' } as const;
+  return [
+    {
+      name: 'CPU Temp',
+      kind: 'temperature',
+      reading: on ? 41 + Math.min(machine.spec.cpus, 16) : inlet,
+      upperCritical: 90,
+      ...ok,
+    },
+    { name: 'Inlet Temp', kind: 'temperature', reading: inlet, upperCritical: 42, ...ok },
+    {
+      name: 'Fan1',
+      kind: 'fan',
+      reading: on ? 4200 : 0,
+      ...(on ? ok : { state: 'StandbyOffline', health: 'OK' }),
+    },
+    { name: 'Pwr Consumption', kind: 'power', reading: on ? 90 + 8 * machine.spec.cpus : 0, ...ok },
+  ];
 }

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createLogger } from '../../../common/src/index.ts';
 import type { Machine, MachineEvent } from '../../../vm-fleet/src/index.ts';
+import { type ChassisSensor, defaultSensors } from './power.ts';
 
 const log = createLogger('bmc:redfish:system');
 
@@ -81,6 +82,8 @@ export interface RedfishSystemOptions {
   readonly biosAttributes?: Readonly<Record<string, BiosValue>>;
   /** State saved from an earlier run (`snapshot()`). */
   readonly restore?: RedfishSystemSnapshot;
+  /** Chassis sensor readings, e.g. the IPMI BMC's own (`sensorsFromBmc`); default: `defaultSensors`. */
+  readonly sensors?: () => readonly ChassisSensor[];
 }
 
 /** A stable RFC 4122 v5-style UUID from the system's name (the IPMI side derives its GUID the same way). */
@@ -133,6 +136,8 @@ export class RedfishSystem {
   readonly manufacturer: string;
   readonly model: string;
   readonly serialNumber: string;
+  /** What the chassis sensors read now. */
+  readonly sensors: () => readonly ChassisSensor[];
   readonly #biosDefaults: Readonly<Record<string, BiosValue>>;
   #bios: Record<string, BiosValue>;
   #pending: Record<string, BiosValue> = {};
@@ -151,6 +156,7 @@ export class RedfishSystem {
     this.manufacturer = o.manufacturer ?? 'bmlab';
     this.model = o.model ?? 'bmlab virtual machine';
     this.serialNumber = o.serialNumber ?? `BMLAB-${o.machine.spec.name}`;
+    this.sensors = o.sensors ?? (() => defaultSensors(o.machine));
     this.#biosDefaults = { ...defaultBiosAttributes(o.machine), ...o.biosAttributes };
     this.#bios = { ...this.#biosDefaults };
     for (const slot of Object.keys(MEDIA_SLOTS) as MediaSlot[]) {

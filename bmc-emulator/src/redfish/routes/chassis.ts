@@ -1,6 +1,7 @@
 /**
- * Chassis (one per system) with Power and Thermal readings that follow the machine's power state
- * (`chassisReadings`): 0 W, ambient temperatures and stopped fans when off.
+ * Chassis (one per system) with Power and Thermal built from the system's sensors: the IPMI BMC's
+ * SDR sensors when the system was made from it (`redfishOptionsFromBmc`), else `defaultSensors`.
+ * Either way they follow the machine: 0 W, ambient temperatures and still fans when off.
  */
 
 import { Type } from '@sinclair/typebox';
@@ -17,7 +18,7 @@ import {
   refuseUnwritable,
   sendResource,
 } from '../http.ts';
-import { chassisReadings } from '../power.ts';
+import type { ChassisSensor } from '../power.ts';
 import { INDICATOR_LED, type RedfishSystem } from '../system.ts';
 
 type P = { Params: { id: string } };
@@ -50,9 +51,15 @@ function renderChassis(s: RedfishSystem): Json {
 
 const PSU_CAPACITY_W = 450;
 
+function status(x: ChassisSensor) {
+  return { State: x.state, Health: x.health };
+}
+
 function renderPower(s: RedfishSystem): Json {
   const url = `${chUrl(s)}/Power`;
-  const r = chassisReadings(s.machine);
+  const sensors = s.sensors();
+  const watts = sensors.find((x) => x.kind === 'power');
+  const consumed = watts?.reading ?? 0;
   return {
     '@odata.type': '#Power.v1_6_0.Power',
     '@odata.id': url,
@@ -63,11 +70,22 @@ function renderPower(s: RedfishSystem): Json {
         '@odata.id': `${url}#/PowerControl/0`,
         MemberId: '0',
         Name: 'System Power Control',
-        PowerConsumedWatts: r.powerConsumedWatts,
+        PowerConsumedWatts: consumed,
         PowerCapacityWatts: PSU_CAPACITY_W,
-        Status: OK,
+        Status: watts === undefined ? OK : status(watts),
       },
     ],
+    Voltages: sensors
+      .filter((x) => x.kind === 'voltage')
+      .map((x, i) => ({
+        '@odata.id': `${url}#/Voltages/${i}`,
+        MemberId: String(i),
+        Name: x.name,
+        ReadingVolts: x.reading,
+        ...(x.upperCritical === undefined ? {} : { UpperThresholdCritical: x.upperCritical }),
+        ...(x.lowerCritical === undefined ? {} : { LowerThresholdCritical: x.lowerCritical }),
+        Status: status(x),
+      })),
     PowerSupplies: [
       {
         '@odata.id': `${url}#/PowerSupplies/0`,
@@ -77,7 +95,7 @@ function renderPower(s: RedfishSystem): Json {
         LineInputVoltageType: 'ACMidLine',
         LineInputVoltage: 230,
         PowerCapacityWatts: PSU_CAPACITY_W,
-        LastPowerOutputWatts: r.powerConsumedWatts,
+        LastPowerOutputWatts: consumed,
         Status: OK,
       },
     ],
@@ -86,43 +104,48 @@ function renderPower(s: RedfishSystem): Json {
 
 function renderThermal(s: RedfishSystem): Json {
   const url = `${chUrl(s)}/Thermal`;
-  const r = chassisReadings(s.machine);
+  const sensors = s.sensors();
+  const thresholds = (x: ChassisSensor) => ({
+    ...(x.upperCritical === undefined ? {} : { UpperThresholdCritical: x.upperCritical }),
+    ...(x.upperWarning === undefined ? {} : { UpperThresholdNonCritical: x.upperWarning }),
+    ...(x.lowerCritical === undefined ? {} : { LowerThresholdCritical: x.lowerCritical }),
+  });
   return {
     '@odata.type': '#Thermal.v1_6_0.Thermal',
     '@odata.id': url,
     Id: 'Thermal',
     Name: 'Thermal',
-    Temperatures: [
-      {
-        '@odata.id': `${url}#/Temperatures/0`,
-        MemberId: '0',
-        Name: 'CPU1 Temp',
-        PhysicalContext: 'CPU',
-        ReadingCelsius: r.cpuTempCelsius,
-        UpperThresholdCritical: 90,
-        Status: OK,
-      },
-      {
-        '@odata.id': `${url}#/Temperatures/1`,
-        MemberId: '1',
-        Name: 'Inlet Temp',
-        PhysicalContext: 'Intake',
-        ReadingCelsius: r.inletTempCelsius,
-        UpperThresholdCritical: 42,
-        Status: OK,
-      },
-    ],
-    Fans: [
-      {
-        '@odata.id': `${url}#/Fans/0`,
-        MemberId: '0',
-        Name: 'System Fan 1',
+    Temperatures: sensors
+      .filter((x) => x.kind === 'temperature')
+      .map((x, i) => ({
+        '@odata.id': `${url}#/Temperatures/${i}`,
+        MemberId: String(i),
+        Name: x.name,
+        PhysicalContext: /cpu/i.test(x.name)
+          ? 'CPU'
+          : /inlet|ambient/i.test(x.name)
+            ? 'Intake'
+            : 'SystemBoard',
+        ReadingCelsius: x.reading,
+        ...thresholds(x),
+        Status: status(x),
+      })),
+    Fans: sensors
+      .filter((x) => x.kind === 'fan')
+      .map((x, i) => ({
+        '@odata.id': `${url}#/Fans/${i}`,
+        MemberId: String(i),
+        Name: x.name,
         PhysicalContext: 'SystemBoard',
-        Reading: r.fanRpm,
+        Reading: x.reading,
         ReadingUnits: 'RPM',
-        Status: r.fanRpm > 0 ? OK : { State: 'StandbyOffline', Health: 'OK' },
-      },
-    ],
+        ...thresholds(x),
+        // A fan that stands still with the host off is in standby, not failed.
+        Status:
+          x.reading === 0 && s.machine.powerState() === 'off'
+            ? { State: 'StandbyOffline', Health: 'OK' }
+            : status(x),
+      })),
   };
 }
 
