@@ -170,16 +170,14 @@ function timeline(n: NodeView, view: RunView, end: number, onlyUsedLanes = false
     const count = lane === 'step' ? '' : ` <small>${events.length}</small>`;
     return `<div class="lane" data-lane="${lane}"><div class="lane-label">${LANE_TITLES[lane]}${count}</div><div class="track"${height}>${body}</div></div>`;
   });
-  const axis = ticks(end)
+  // Minor ticks (five times as many) show only when zoomed in, so a widened axis stays readable.
+  const major = ticks(end);
+  const minor = ticks(end, 40).filter((t) => !major.includes(t));
+  const tick = (t: number, cls: string) =>
     // Labels near the right edge hang to the left of their tick so they are not clipped.
-    .map(
-      (t) =>
-        `<span class="tick${t > end * 0.93 ? ' last' : ''}" style="left:${pct(t, end)}">${tickLabel(t)}</span>`,
-    )
-    .join('');
-  const grid = ticks(end)
-    .map((t) => `<span class="gridline" style="left:${pct(t, end)}"></span>`)
-    .join('');
+    `<span class="tick${cls}${t > end * 0.93 ? ' last' : ''}" style="left:${pct(t, end)}">${tickLabel(t)}</span>`;
+  const axis = major.map((t) => tick(t, '')).join('') + minor.map((t) => tick(t, ' minor')).join('');
+  const grid = major.map((t) => `<span class="gridline" style="left:${pct(t, end)}"></span>`).join('');
   const s = n.failingStep;
   const band =
     s === undefined
@@ -349,6 +347,8 @@ ol.states li.error{background:var(--bad-bg);border-color:var(--bad);color:var(--
 .track{grid-column:2;position:relative;height:24px;border-top:1px solid #eaeef2}
 .axis .track,.axis .lane-label{height:20px;line-height:20px;border-top:0;color:var(--muted);font-weight:400}
 .tick{position:absolute;top:0;font-size:11px;padding-left:3px;border-left:1px solid var(--line);height:100%;white-space:nowrap}
+.tick.minor{display:none;color:#8c959f}
+body.zoomed .tick.minor{display:block}
 .tick.last{transform:translateX(-100%);border-left:0;border-right:1px solid var(--line);padding:0 3px 0 0}
 .overlay{position:absolute;left:var(--label);right:0;top:20px;bottom:0;pointer-events:none;z-index:2}
 .gridline{position:absolute;top:0;bottom:0;border-left:1px dashed #d8dee4}
