@@ -7,7 +7,7 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bmc, BmcEndpoint, createBmcState } from '../../bmc-emulator/src/index.ts';
-import { defaultMachineSpec, InMemoryMachine, SimConsole } from '../../vm-fleet/src/index.ts';
+import { defaultMachineSpec, InMemoryMachine, SimConsole, SimMachine } from '../../vm-fleet/src/index.ts';
 import { hasCommand, ipmitool } from '../support/bmc.ts';
 
 class ConsoleMachine extends InMemoryMachine {
@@ -126,3 +126,37 @@ describe.skipIf(!hasCommand('ipmitool') || !hasCommand('script'))('Serial-over-L
     expect((await ipmitool(port, ['sol', 'info', '1'])).out).toMatch(/Character Send Threshold\s+: 64/);
   });
 });
+
+describe.skipIf(!hasCommand('ipmitool') || !hasCommand('script'))(
+  'Serial-over-LAN on the sim backend',
+  () => {
+    it('shows the boot log of a power-on live and echoes what is typed at the running machine', async () => {
+      const machine = new SimMachine({ spec: defaultMachineSpec(1), timeScale: 0.01, seed: 1 });
+      const bmc = new Bmc({ state: createBmcState({ name: 'node-1' }), machine });
+      const endpoint = await BmcEndpoint.listen(bmc, { address: '127.0.0.1', port: 0 });
+      const port = endpoint.address.port;
+      const cmd = `ipmitool -I lanplus -H 127.0.0.1 -p ${port} -U admin -P password sol activate`;
+      const sol = execa('script', ['-qfec', cmd, '/dev/null'], {
+        stdin: 'pipe',
+        reject: false,
+        timeout: 30_000,
+        all: true,
+      });
+      const out = watch(sol.all as NodeJS.ReadableStream);
+      try {
+        await out.waitFor(/SOL Session operational/);
+        expect((await ipmitool(port, ['power', 'on'])).ok).toBe(true);
+        await out.waitFor(/BIOS POST: memory test/);
+        await out.waitFor(/No bootable device|Booting from/);
+        sol.stdin?.write('typed at the console');
+        await out.waitFor(/typed at the console/);
+        sol.stdin?.write('\r~.');
+        expect((await sol).exitCode).toBe(0);
+      } finally {
+        sol.kill();
+        await machine.powerOff();
+        await endpoint.close();
+      }
+    });
+  },
+);
