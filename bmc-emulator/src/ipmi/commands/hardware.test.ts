@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger, ManualClock } from '../../../../common/src/index.ts';
 import { defaultMachineSpec, InMemoryMachine } from '../../../../vm-fleet/src/index.ts';
+import { Bmc } from '../bmc.ts';
 import { attachEventLog, withSelEvents } from '../model/hw.ts';
 import { decodeSdr } from '../model/sdr.ts';
 import { decodeSelRecord } from '../model/sel.ts';
@@ -217,6 +218,14 @@ describe('SEL', () => {
     expect(info.data.readUInt16LE(1)).toBe(4);
     expect(info.data[13]).toBe(0x80 | 0x0b);
     expect(info.data.readUInt16LE(3)).toBe(0);
+  });
+
+  it('a BMC reset is logged (Management Subsystem Health, controller off-line)', () => {
+    const machine = new InMemoryMachine(defaultMachineSpec(0));
+    const bmc = new Bmc({ state: createBmcState({ name: 'node-0' }), machine, clock: new ManualClock(0) });
+    bmc.beginReset(1_000);
+    const e = decodeSelRecord(new Reader(Buffer.from(bmc.state.hw.sel.entries[0]?.bytes ?? []))).event;
+    expect(e).toMatchObject({ sensorType: 0x28, data: [0x02, 0xff, 0xff] });
   });
 
   it('Get/Set SEL Time: the clock moves with the BMC clock from what was set', async () => {
