@@ -68,10 +68,13 @@ export interface BmcOptions {
   readonly registry?: CommandRegistry;
 }
 
+/** Chassis rows that also log to the SEL; wrapped once, shared by every BMC's registry. */
+const chassisWithSel = withSelEvents(chassisCommands);
+
 const defaultRegistry = (): CommandRegistry =>
   new CommandRegistry([
     ...appCommands,
-    ...withSelEvents(chassisCommands),
+    ...chassisWithSel,
     ...sensorCommands,
     ...storageCommands,
     ...transportCommands,
