@@ -125,6 +125,9 @@ describe.skipIf(!haveIpmitool)('ipmitool reads the hardware model', () => {
     expect(lan).toMatch(/RMCP\+ Cipher Suites\s+: 1,2,3,15,16,17/);
     expect(lan).toMatch(/Cipher Suite Priv Max\s+: aaaaaaXXXXXXXXX/);
     expect((await ipmitool(b.port, ['channel', 'info'])).out).toMatch(/Channel Medium Type\s+: 802\.3 LAN/);
+    expect((await ipmitool(b.port, ['user', 'list', '1'])).out).toMatch(
+      /^2\s+admin\s+true\s+true\s+true\s+ADMINISTRATOR/m,
+    );
     await ipmitool(b.port, ['power', 'on']);
     const on = Number(
       /Instantaneous power reading:\s+(\d+) Watts/.exec(
