@@ -38,6 +38,12 @@ export interface LabOptions {
   readonly stateDir?: string;
   readonly bmc?: {
     readonly address?: string;
+    /**
+     * One address per node instead (a rack: 127.0.1.1, 127.0.1.2, …). Ironic spaces its IPMI
+     * commands per BMC address (`[ipmi]min_command_interval`), so BMCs sharing one address would
+     * be throttled together, as no real rack is.
+     */
+    readonly addresses?: readonly string[];
     /** Node i listens on basePort + i; 0 = any free port per node. */
     readonly basePort?: number;
     readonly user?: string;
@@ -223,7 +229,7 @@ export class Lab {
         });
         const base = o.bmc?.basePort ?? 0;
         const endpoint = await BmcEndpoint.listen(bmc, {
-          address: bmcAddress,
+          address: o.bmc?.addresses?.[i] ?? bmcAddress,
           port: base === 0 ? 0 : base + i,
         });
         closers.push(() => endpoint.close());

@@ -22,9 +22,16 @@ export interface RunLabOptions {
   readonly reportDir?: string;
   readonly timeScale?: number;
   readonly heartbeatIntervalMs?: number;
+  /** Mock Ironic's `[ipmi]min_command_interval` (s); 0 by default for speed, 1 in the reference lab. */
+  readonly minCommandInterval?: number;
   readonly out?: (line: string) => void;
   /** Per-node progress (state changes, steps); default: plain lines on `out`. */
   readonly onProgress?: (node: string | undefined, text: string) => void;
+}
+
+/** 127.0.1.1, 127.0.1.2, … 127.0.1.254, 127.0.2.1, … — loopback, so nothing to configure. */
+export function rackAddresses(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `127.0.${1 + Math.floor(i / 254)}.${(i % 254) + 1}`);
 }
 
 export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
@@ -39,12 +46,14 @@ export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
   const out = o.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const lab = await Lab.start({
     nodes,
+    // A BMC address per node, as in a rack (Ironic throttles IPMI per address).
+    bmc: { addresses: rackAddresses(nodes) },
     timeScale: o.timeScale ?? 0.05,
     agent: { heartbeatIntervalMs: o.heartbeatIntervalMs ?? 1_000 },
     ...(mock
       ? {
           mockIronic: {
-            minCommandInterval: 0,
+            minCommandInterval: o.minCommandInterval ?? 0,
             automatedClean: o.scenario.needs?.automatedClean ?? false,
             checkProvisionStateInterval: 2,
             ...(o.scenario.needs?.deployCallbackTimeout === undefined

@@ -200,10 +200,11 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ru
   const nodeResults: NodeResult[] = nodes.map((n) => {
     const now: LabNodeInfo = finalNodes.find((x) => x.name === n.name) ?? n;
     const failure = failures.get(n.name);
-    const booted =
-      now.runState === 'os' && now.disk !== null
-        ? `${now.disk.os ?? 'disk image'} ${now.disk.checksum}`
-        : now.runState;
+    // What the machine itself last reported booting (an OS reached), else where it is now.
+    const lastOs = labEvents
+      .filter((e) => e.node === n.name && e.kind === 'boot' && e.label.startsWith('OS '))
+      .at(-1);
+    const booted = lastOs !== undefined ? lastOs.label.slice(3) : now.runState;
     const stepsOfNode = steps.filter((s) => s.node === n.name);
     return {
       node: n.name,
