@@ -25,6 +25,8 @@ then 'ready'; runs until SIGINT or SIGTERM.
   --reset-time S          seconds a BMC stays away after a cold reset (default 3)
   --backend sim|memory    the machines behind the BMCs (default sim: simulated servers)
   --time-scale F          multiply the sim's delays (default 1)
+  --redfish-port P        also serve every node over Redfish on TCP P (sushy-tools uses 8000):
+                          /redfish/v1/Systems/<node>, same user and password
 `;
 
 function int(name: string, v: string | undefined, dflt: number): number {
@@ -56,6 +58,7 @@ export async function bmcServe(argv: string[]): Promise<number> {
       'reset-time': { type: 'string' },
       backend: { type: 'string', default: 'sim' },
       'time-scale': { type: 'string' },
+      'redfish-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -97,11 +100,17 @@ export async function bmcServe(argv: string[]): Promise<number> {
     coldResetMs: int('reset-time', values['reset-time'], 3) * 1000,
     backend,
     timeScale,
+    ...(values['redfish-port'] === undefined
+      ? {}
+      : { redfishPort: int('redfish-port', values['redfish-port'], 8000) }),
   });
   for (const n of fleet.nodes) {
     const a = n.endpoint.address;
     const mac = n.machine.spec.nics[0]?.mac ?? '-';
     process.stdout.write(`${n.name} ipmi ${a.address}:${a.port} mac ${mac}\n`);
+  }
+  if (fleet.redfishUrl !== undefined) {
+    process.stdout.write(`redfish ${fleet.redfishUrl}/redfish/v1/Systems/<node>\n`);
   }
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => {

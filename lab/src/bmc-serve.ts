@@ -3,7 +3,13 @@
  * node i on UDP base-port + i of one address (VirtualBMC style), or one BMC per address on the
  * standard port 623 (a rack of BMCs on 127.0.1.1-127.0.1.200).
  */
-import { Bmc, BmcEndpoint, createBmcState } from '../../bmc-emulator/src/index.ts';
+import {
+  Bmc,
+  BmcEndpoint,
+  createBmcState,
+  RedfishServer,
+  redfishOptionsFromBmc,
+} from '../../bmc-emulator/src/index.ts';
 import { ConfigError } from '../../common/src/index.ts';
 import { defaultMachineSpec, InMemoryMachine, type Machine, SimMachine } from '../../vm-fleet/src/index.ts';
 
@@ -32,6 +38,8 @@ export interface BmcServeOptions {
   readonly backend: 'sim' | 'memory';
   /** Multiplies the sim's delays (1 = realistic). */
   readonly timeScale?: number;
+  /** Also serve every node over Redfish on this TCP port (sushy-tools style, 8000 by custom). */
+  readonly redfishPort?: number;
 }
 
 export interface ServedNode {
@@ -43,6 +51,8 @@ export interface ServedNode {
 
 export interface BmcFleet {
   readonly nodes: readonly ServedNode[];
+  /** The Redfish service's base URL, when one was asked for. */
+  readonly redfishUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -138,9 +148,30 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
     await Promise.all(nodes.map((n) => n.endpoint.close()));
     throw err;
   }
+  let redfish: RedfishServer | undefined;
+  if (o.redfishPort !== undefined) {
+    try {
+      redfish = await RedfishServer.start(
+        {
+          systems: nodes.map((n) => redfishOptionsFromBmc(n.bmc)),
+          auth: { username: o.user, password: o.password },
+        },
+        { host: byAddress ? '127.0.0.1' : o.address, port: o.redfishPort },
+      );
+    } catch (err) {
+      await Promise.all(nodes.map((n) => n.endpoint.close()));
+      throw new ConfigError(
+        'redfish-port',
+        `cannot serve Redfish on port ${o.redfishPort}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+  }
   return {
     nodes,
+    redfishUrl: redfish?.url,
     close: async () => {
+      await redfish?.close();
       await Promise.all(nodes.map((n) => n.endpoint.close()));
       // A simulated machine's pending boot steps end with its power.
       await Promise.all(nodes.map((n) => n.machine.powerOff()));

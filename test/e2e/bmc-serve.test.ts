@@ -110,6 +110,44 @@ describe.skipIf(!hasCommand('ipmitool'))('bmlab bmc serve', () => {
     expect((await proc).exitCode).toBe(0);
   });
 
+  it('--redfish-port serves the same machines over Redfish', async () => {
+    const base = await freePort();
+    const redfish = await freePort();
+    const { proc, lines } = await serve([
+      '--nodes',
+      '2',
+      '--base-port',
+      String(base),
+      '--redfish-port',
+      String(redfish),
+    ]);
+    try {
+      expect(lines).toContain(`redfish http://127.0.0.1:${redfish}/redfish/v1/Systems/<node>`);
+      const auth = { Authorization: `Basic ${Buffer.from('admin:password').toString('base64')}` };
+      const url = `http://127.0.0.1:${redfish}/redfish/v1/Systems/node-1`;
+      const r = await fetch(`${url}/Actions/ComputerSystem.Reset`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ResetType: 'On' }),
+      });
+      expect(r.status).toBeLessThan(300);
+      expect((await ipmitool(base + 1, ['power', 'status'])).out).toContain('Chassis Power is on');
+      await ipmitool(base + 1, ['chassis', 'bootdev', 'pxe', 'options=persistent']);
+      const sys = (await (await fetch(url, { headers: auth })).json()) as {
+        PowerState: string;
+        Boot: Record<string, string>;
+      };
+      expect(sys.PowerState).toBe('On');
+      expect(sys.Boot).toMatchObject({
+        BootSourceOverrideTarget: 'Pxe',
+        BootSourceOverrideEnabled: 'Continuous',
+      });
+    } finally {
+      proc.kill('SIGTERM');
+    }
+    expect((await proc).exitCode).toBe(0);
+  });
+
   it('a bad option names the field and exits 2', async () => {
     const r = await execa('node', [BIN, 'bmc', 'serve', '--nodes', 'many'], { reject: false });
     expect(r.exitCode).toBe(2);
