@@ -101,6 +101,7 @@ export async function up(argv: string[]): Promise<number> {
     },
     httpPort: cfg.httpPort,
     ...(cfg.ironic === 'mock' ? { mockIronic: { port: cfg.ironicPort } } : {}),
+    ...(cfg.redfishPort === undefined ? {} : { redfish: { port: cfg.redfishPort } }),
   });
   let apiUrl: string;
   try {
@@ -121,6 +122,8 @@ export async function up(argv: string[]): Promise<number> {
   }
   process.stdout.write(`lab API ${apiUrl}\nboot root ${lab.httpUrl} (${lab.httpRoot})\n`);
   if (lab.ironicUrl !== undefined) process.stdout.write(`mock Ironic ${lab.ironicUrl}\n`);
+  if (lab.redfishUrl !== undefined)
+    process.stdout.write(`redfish ${lab.redfishUrl}/redfish/v1/Systems/<node>\n`);
   writeFileSync(join(stateDir, RUNFILE), JSON.stringify(running, null, 2));
   process.stdout.write('ready\n');
   await new Promise<void>((res) => {

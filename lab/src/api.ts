@@ -36,6 +36,10 @@ export function nodeView(lab: Lab, n: LabNode) {
     runState: n.machine.runState(),
     bmc: {
       ipmi: { address: a.address, port: a.port },
+      redfish:
+        lab.redfishUrl === undefined
+          ? null
+          : { url: lab.redfishUrl, systemId: `/redfish/v1/Systems/${n.name}` },
       username: n.bmc.state.users[1]?.name ?? 'admin',
       password: n.bmc.state.users[1]?.password ?? '',
     },

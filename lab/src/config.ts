@@ -16,6 +16,7 @@
  *   ironic: mock                 # or: none (a real Ironic writes its boot files into the boot root)
  *   ironicPort: 6385
  *   api: { port: 6380 }          # the lab API
+ *   redfish: { port: 8000 }      # also serve the nodes over Redfish (sushy-tools paths)
  */
 import { parse } from 'yaml';
 import { VENDOR_PROFILES } from '../../bmc-emulator/src/index.ts';
@@ -32,6 +33,8 @@ export interface LabConfig {
   readonly ironic: 'mock' | 'none';
   readonly ironicPort: number;
   readonly apiPort: number;
+  /** Redfish service port, when the lab serves Redfish. */
+  readonly redfishPort: number | undefined;
 }
 
 type Obj = Record<string, unknown>;
@@ -91,7 +94,10 @@ export function parseLabConfig(text: string, file = 'lab.yaml'): LabConfig {
     'ironic',
     'ironicPort',
     'api',
+    'redfish',
   ]);
+  const redfish = top['redfish'] === undefined ? undefined : obj(top['redfish'], 'redfish');
+  if (redfish !== undefined) known(redfish, 'redfish', ['port']);
   const bmcIn = obj(top['bmc'], 'bmc');
   known(bmcIn, 'bmc', ['address', 'basePort', 'user', 'password', 'vendor']);
   const defaultVendor = vendor(bmcIn['vendor'], 'bmc.vendor', 'generic');
@@ -171,5 +177,6 @@ export function parseLabConfig(text: string, file = 'lab.yaml'): LabConfig {
     ironic,
     ironicPort: int(top['ironicPort'], 'ironicPort', 6385, 0, 65535),
     apiPort: int(api['port'], 'api.port', 6380, 0, 65535),
+    redfishPort: redfish === undefined ? undefined : int(redfish['port'], 'redfish.port', 8000, 0, 65535),
   };
 }

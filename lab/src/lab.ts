@@ -13,7 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentFaults } from '../../agent/src/index.ts';
 import { Agent } from '../../agent/src/index.ts';
-import { Bmc, BmcEndpoint, createBmcState } from '../../bmc-emulator/src/index.ts';
+import {
+  Bmc,
+  BmcEndpoint,
+  createBmcState,
+  RedfishServer,
+  redfishOptionsFromBmc,
+} from '../../bmc-emulator/src/index.ts';
 import { ConfigError, createLogger } from '../../common/src/index.ts';
 import { MockIronic } from '../../mock-ironic/src/index.ts';
 import { directoryFetcher, LeasePool, startBootHttp } from '../../network-boot/src/index.ts';
@@ -56,6 +62,8 @@ export interface LabOptions {
   /** Port of the HTTP boot root server (0 = any). */
   readonly httpPort?: number;
   /** Start a mock Ironic in the lab (its boot files land in the lab's HTTP boot root). */
+  /** Serve every node over Redfish too (sushy-tools style: `/redfish/v1/Systems/<node>`). */
+  readonly redfish?: { readonly port?: number };
   readonly mockIronic?: {
     readonly port?: number;
     readonly minCommandInterval?: number;
@@ -134,6 +142,8 @@ export class Lab {
   readonly ironic: MockIronic | undefined;
   readonly trace: Trace;
   readonly images: LabImages;
+  /** Base URL of the Redfish service, when the lab serves one. */
+  readonly redfishUrl: string | undefined;
   readonly #closers: (() => Promise<void>)[];
   readonly #tempDir: boolean;
 
@@ -145,10 +155,12 @@ export class Lab {
     ironic: MockIronic | undefined;
     trace: Trace;
     images: LabImages;
+    redfishUrl: string | undefined;
     closers: (() => Promise<void>)[];
     tempDir: boolean;
   }) {
     this.trace = p.trace;
+    this.redfishUrl = p.redfishUrl;
     this.images = p.images;
     this.nodes = p.nodes;
     this.stateDir = p.stateDir;
@@ -279,6 +291,18 @@ export class Lab {
         const started = ironic;
         closers.push(() => started.stop());
       }
+      let redfishUrl: string | undefined;
+      if (o.redfish !== undefined) {
+        const server = await RedfishServer.start(
+          {
+            systems: nodes.map((n) => redfishOptionsFromBmc(n.bmc)),
+            auth: { username: o.bmc?.user ?? 'admin', password: o.bmc?.password ?? 'password' },
+          },
+          { host: bmcAddress, port: o.redfish.port ?? 0 },
+        );
+        closers.push(() => server.close());
+        redfishUrl = server.url;
+      }
       return new Lab({
         nodes,
         stateDir,
@@ -289,6 +313,7 @@ export class Lab {
         images,
         closers,
         tempDir,
+        redfishUrl,
       });
     } catch (err) {
       await closeAll();

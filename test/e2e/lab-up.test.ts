@@ -55,15 +55,16 @@ async function tcpFree(port: number): Promise<boolean> {
 describe.skipIf(!hasCommand('ipmitool'))('bmlab up / status / down', () => {
   it('brings a lab up from lab.yaml and takes it down without leftovers', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bmlab-up-'));
-    const [bmcPort, http, ironic, api] = [
-      (await freeTcp()) + 0,
+    const [bmcPort, http, ironic, api, redfish] = [
+      await freeTcp(),
+      await freeTcp(),
       await freeTcp(),
       await freeTcp(),
       await freeTcp(),
     ];
     writeFileSync(
       join(dir, 'lab.yaml'),
-      `nodes:\n  - name: web-1\n  - name: db-1\n    vendor: dell\nstateDir: ./state\nbmc: { basePort: ${bmcPort} }\nhttpBoot: { port: ${http} }\nironicPort: ${ironic}\napi: { port: ${api} }\n`,
+      `nodes:\n  - name: web-1\n  - name: db-1\n    vendor: dell\nstateDir: ./state\nbmc: { basePort: ${bmcPort} }\nhttpBoot: { port: ${http} }\nironicPort: ${ironic}\napi: { port: ${api} }\nredfish: { port: ${redfish} }\n`,
     );
     const upRun = await execa('node', [BIN, 'up', '--detach'], { cwd: dir, reject: false });
     expect(upRun.exitCode, upRun.stderr).toBe(0);
@@ -81,6 +82,10 @@ describe.skipIf(!hasCommand('ipmitool'))('bmlab up / status / down', () => {
       expect(nodes.nodes.map((n) => n.name)).toEqual(['web-1', 'db-1']);
       expect((await fetch(`http://127.0.0.1:${ironic}/v1`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${api}/openapi.json`)).status).toBe(200);
+      const sys = await fetch(`http://127.0.0.1:${redfish}/redfish/v1/Systems/web-1`, {
+        headers: { Authorization: `Basic ${Buffer.from('admin:password').toString('base64')}` },
+      });
+      expect(((await sys.json()) as { PowerState: string }).PowerState).toBe('On');
     } finally {
       const d = await execa('node', [BIN, 'down'], { cwd: dir, reject: false });
       expect(d.stdout).toContain(`lab stopped (pid ${pid})`);
@@ -88,7 +93,7 @@ describe.skipIf(!hasCommand('ipmitool'))('bmlab up / status / down', () => {
     expect(() => process.kill(pid, 0)).toThrow();
     expect(await udpFree(bmcPort)).toBe(true);
     expect(await udpFree(bmcPort + 1)).toBe(true);
-    for (const p of [http, ironic, api]) expect(await tcpFree(p)).toBe(true);
+    for (const p of [http, ironic, api, redfish]) expect(await tcpFree(p)).toBe(true);
     expect((await execa('node', [BIN, 'status'], { cwd: dir, reject: false })).exitCode).toBe(1);
   });
 
