@@ -2,7 +2,8 @@
 # Makes sure the Debian packages bmlab's commands and tests use are installed.
 # Idempotent: installs with apt-get only what is missing and only when run as root;
 # otherwise prints the exact command to run and fails.
-#   scripts/system-deps.sh            packages for `npm start` and `npm test`
+#   scripts/system-deps.sh            packages for `npm start` (ipmitool: mock Ironic drives the BMCs with it)
+#   scripts/system-deps.sh --test     also the real clients and tools `npm test` checks bmlab against
 #   scripts/system-deps.sh --bench    also the anchors `npm run bench` compares against
 #   scripts/system-deps.sh --qemu     also QEMU, its iPXE ROMs and OVMF, and the image build tools
 #   scripts/system-deps.sh --ironic   also real OpenStack Ironic 21.4 (Debian's ironic-api + ironic-conductor)
@@ -13,6 +14,8 @@ set -euo pipefail
 # command-or-path -> Debian package
 declare -A need=(
   [ipmitool]=ipmitool
+)
+declare -A test_need=(
   [ipmipower]=freeipmi-tools
   [/usr/lib/python3/dist-packages/pyghmi]=python3-pyghmi
   [/usr/bin/baremetal]=python3-ironicclient   # the real Ironic CLI mock-ironic is tested with
@@ -21,10 +24,12 @@ declare -A need=(
   [openssl]=openssl           # the Redfish BMC's self-signed HTTPS certificate
   [xmllint]=libxml2-utils     # the XML parser the JUnit report is checked with
   [/usr/bin/chromium]=chromium   # the browser the HTML report is opened in (through playwright-core)
+  [/usr/sbin/dnsmasq]=dnsmasq-base   # the IPv6 router advertisements of the boot network (tested in a netns)
 )
 for arg in "$@"; do
   case "$arg" in
-    --bench) need[ipmi_sim]=openipmi ;;
+    --test) for k in "${!test_need[@]}"; do need[$k]=${test_need[$k]}; done ;;
+    --bench) need[ipmi_sim]=openipmi; need[/usr/lib/python3/dist-packages/pyghmi]=python3-pyghmi ;;
     --qemu)
       need[qemu-system-x86_64]=qemu-system-x86
       need[qemu-img]=qemu-utils
