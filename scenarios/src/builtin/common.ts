@@ -88,11 +88,12 @@ export async function verifyBootedImage(ctx: ScenarioContext, n: LabNodeInfo): P
     );
     ctx.check(n.name, 'OS came up', now.runState === 'os', `run state: ${now.runState}`);
     const console = await ctx.lab.console(n.name);
+    const line = console.text.split(/\r?\n/).find((l) => l.includes(want.slice(0, 12)));
     ctx.check(
       n.name,
       'console shows the image',
-      console.text.includes(want.slice(0, 12)),
-      'the console does not show the deployed image booting',
+      line !== undefined,
+      line === undefined ? 'the console does not show the deployed image booting' : `console: ${line.trim()}`,
     );
   });
 }
