@@ -38,10 +38,7 @@ interface Capture {
 }
 
 const capture = JSON.parse(
-  readFileSync(
-    new URL('../../../test/fixtures/pyghmi-cs3-power-status.json', import.meta.url),
-    'utf8',
-  ),
+  readFileSync(new URL('../../../test/fixtures/pyghmi-cs3-power-status.json', import.meta.url), 'utf8'),
 ) as Capture;
 // ipmitool sends a 1-byte "01" after each reply it reads (its keep-alive of the socket); skip those.
 const frames = capture.frames
