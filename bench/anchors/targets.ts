@@ -197,6 +197,9 @@ export async function startTarget(name: TargetName, opts: StartOptions): Promise
           'serve',
           ...place,
           ...credentials,
+          // 64 concurrent clients need 64 sessions (the default limit is 32, as on many BMCs).
+          '--max-sessions',
+          '64',
         ]);
   const stop = stopper(child);
   try {
