@@ -92,7 +92,8 @@ describe.skipIf(!hasCommand('ipmitool'))('a lab with mock Ironic deploys a sim n
     // The machine booted the image the agent wrote, from its own disk.
     const written = `sha256:${createHash('sha256').update(image).digest('hex')}`;
     expect(n.machine.disks[0]?.contents()?.checksum).toBe(written);
-    expect(n.machine.serial.text()).toContain(`bmlab-deployed-image ${written.slice(7, 19)} up`);
+    // Ironic reports active once it has powered the machine on; the OS comes up after POST.
+    await n.machine.serial.waitFor(new RegExp(`bmlab-deployed-image ${written.slice(7, 19)} up`), 10_000);
     expect(n.machine.bootOverride()).toMatchObject({ device: 'disk', persistent: true });
     expect(n.agentBoots).toBe(1);
     expect(n.agent).toBeUndefined(); // the ramdisk is gone
