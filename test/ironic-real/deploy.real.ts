@@ -217,7 +217,17 @@ describe.skipIf(!hasRealIronic).each(modes)(
         console.log(
           `${mode} undeploy with cleaning: ${((performance.now() - t0) / 1000).toFixed(2)} s; states ${seen.join(' -> ')}`,
         );
-        expect(seen.slice(-3)).toEqual(['clean wait', 'cleaning', 'available']);
+        // Polling sees each state it catches; the short 'cleaning' after the last clean step
+        // (Ironic's tear-down before available) can fall between two polls.
+        expect(seen.at(-1)).toBe('available');
+        expect(seen.slice(seen.indexOf('clean wait'))).toEqual(
+          expect.arrayContaining(['clean wait', 'available']),
+        );
+        expect(
+          seen
+            .slice(seen.indexOf('clean wait'))
+            .every((s) => ['clean wait', 'cleaning', 'available'].includes(s)),
+        ).toBe(true);
         const steps = agent.commands
           .filter((c) => c.name === 'execute_clean_step')
           .map((c) => `${(c.params['step'] as { step: string }).step}:${c.status}`);
