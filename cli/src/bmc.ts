@@ -23,7 +23,9 @@ then 'ready'; runs until SIGINT or SIGTERM.
   --max-sessions N        sessions per BMC (default 32)
   --session-timeout S     inactivity timeout in seconds (default 60)
   --reset-time S          seconds a BMC stays away after a cold reset (default 3)
-  --backend sim|memory    the machines behind the BMCs (default sim: simulated servers)
+  --backend sim|qemu|memory  the machines behind the BMCs (default sim: simulated servers;
+                          qemu: real QEMU VMs whose NICs PXE-boot from <state-dir>/httpboot)
+  --state-dir DIR         qemu: the VMs' disks and logs, and the HTTP boot root (default .bmlab)
   --time-scale F          multiply the sim's delays (default 1)
   --redfish-port P        also serve every node over Redfish on TCP P (sushy-tools uses 8000):
                           /redfish/v1/Systems/<node>, same user and password
@@ -59,6 +61,7 @@ export async function bmcServe(argv: string[]): Promise<number> {
       backend: { type: 'string', default: 'sim' },
       'time-scale': { type: 'string' },
       'redfish-port': { type: 'string' },
+      'state-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -68,11 +71,8 @@ export async function bmcServe(argv: string[]): Promise<number> {
     return 0;
   }
   const backend = values.backend;
-  if (backend !== 'sim' && backend !== 'memory') {
-    throw new ConfigError(
-      'backend',
-      `'${backend}' is not available for bmc serve (use sim or memory; qemu machines come with bmlab up)`,
-    );
+  if (backend !== 'sim' && backend !== 'memory' && backend !== 'qemu') {
+    throw new ConfigError('backend', `'${backend}' is not sim, qemu or memory`);
   }
   const timeScale = values['time-scale'] === undefined ? 1 : Number(values['time-scale']);
   if (!(timeScale > 0))
@@ -100,6 +100,7 @@ export async function bmcServe(argv: string[]): Promise<number> {
     coldResetMs: int('reset-time', values['reset-time'], 3) * 1000,
     backend,
     timeScale,
+    ...(values['state-dir'] === undefined ? {} : { stateDir: values['state-dir'] }),
     ...(values['redfish-port'] === undefined
       ? {}
       : { redfishPort: int('redfish-port', values['redfish-port'], 8000) }),
@@ -109,13 +110,18 @@ export async function bmcServe(argv: string[]): Promise<number> {
     const mac = n.machine.spec.nics[0]?.mac ?? '-';
     process.stdout.write(`${n.name} ipmi ${a.address}:${a.port} mac ${mac}\n`);
   }
+  if (fleet.bootRoot !== undefined) {
+    process.stdout.write(`boot root ${fleet.bootRoot.url} (${fleet.bootRoot.dir})\n`);
+  }
   if (fleet.redfishUrl !== undefined) {
     process.stdout.write(`redfish ${fleet.redfishUrl}/redfish/v1/Systems/<node>\n`);
   }
   process.stdout.write('ready\n');
+  // Stay subscribed (`on`, not `once`): execa's exit hook re-raises a signal that no other
+  // listener is left to handle, which would kill the process before it cleans up.
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    process.on('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
   });
   await fleet.close();
   return 0;

@@ -46,9 +46,11 @@ export async function ironic(argv: string[]): Promise<number> {
     ...(values['http-url'] === undefined ? {} : { httpUrl: values['http-url'] }),
   });
   process.stdout.write(`mock Ironic ${server.url}\nready\n`);
+  // Stay subscribed (`on`, not `once`): execa's exit hook re-raises a signal that no other
+  // listener is left to handle, which would kill the process before it cleans up.
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    process.on('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
   });
   await server.stop();
   return 0;

@@ -126,9 +126,11 @@ export async function up(argv: string[]): Promise<number> {
     process.stdout.write(`redfish ${lab.redfishUrl}/redfish/v1/Systems/<node>\n`);
   writeFileSync(join(stateDir, RUNFILE), JSON.stringify(running, null, 2));
   process.stdout.write('ready\n');
+  // Stay subscribed (`on`, not `once`): execa's exit hook re-raises a signal that no other
+  // listener is left to handle, which would kill the process before it cleans up.
   await new Promise<void>((res) => {
-    process.once('SIGINT', res);
-    process.once('SIGTERM', res);
+    process.on('SIGINT', res);
+    process.on('SIGTERM', res);
   });
   rmSync(join(stateDir, RUNFILE), { force: true });
   await lab.stop();

@@ -3,6 +3,9 @@
  * node i on UDP base-port + i of one address (VirtualBMC style), or one BMC per address on the
  * standard port 623 (a rack of BMCs on 127.0.1.1-127.0.1.200).
  */
+
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   Bmc,
   BmcEndpoint,
@@ -11,7 +14,15 @@ import {
   redfishOptionsFromBmc,
 } from '../../bmc-emulator/src/index.ts';
 import { ConfigError } from '../../common/src/index.ts';
-import { defaultMachineSpec, InMemoryMachine, type Machine, SimMachine } from '../../vm-fleet/src/index.ts';
+import { startBootHttp } from '../../network-boot/src/index.ts';
+import {
+  defaultMachineSpec,
+  InMemoryMachine,
+  kvmUsable,
+  type Machine,
+  QemuMachine,
+  SimMachine,
+} from '../../vm-fleet/src/index.ts';
 
 export interface BmcServeOptions {
   readonly nodes: number;
@@ -35,7 +46,9 @@ export interface BmcServeOptions {
    * `sim`: simulated servers (POST, boot order, consoles; without a boot network a PXE boot
    * falls through to the disk); `memory`: the smallest machine, which boots instantly.
    */
-  readonly backend: 'sim' | 'memory';
+  readonly backend: 'sim' | 'memory' | 'qemu';
+  /** qemu: where each VM's disks, UEFI variables and serial log live, and the HTTP boot root. */
+  readonly stateDir?: string;
   /** Multiplies the sim's delays (1 = realistic). */
   readonly timeScale?: number;
   /** Also serve every node over Redfish on this TCP port (sushy-tools style, 8000 by custom). */
@@ -53,6 +66,8 @@ export interface BmcFleet {
   readonly nodes: readonly ServedNode[];
   /** The Redfish service's base URL, when one was asked for. */
   readonly redfishUrl: string | undefined;
+  /** qemu: the HTTP boot root the VMs' iPXE asks for boot.ipxe (Ironic's http_root goes here). */
+  readonly bootRoot: { url: string; dir: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -96,13 +111,32 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
   if (!byAddress && o.basePort + count - 1 > 65535)
     throw new ConfigError('base-port', `ports ${o.basePort}+${count} exceed 65535`);
   const nodes: ServedNode[] = [];
+  // QEMU's user networking reaches the host's loopback as 10.0.2.2: the VMs' iPXE fetches
+  // boot.ipxe from this boot root, where a provisioning system writes its boot files.
+  let boot: Awaited<ReturnType<typeof startBootHttp>> | undefined;
+  const stateDir = resolve(o.stateDir ?? '.bmlab');
+  const bootDir = join(stateDir, 'httpboot');
+  if (o.backend === 'qemu') {
+    // Probe KVM once now (up to 5 s), not inside the first `power on`, which must answer quickly.
+    await kvmUsable();
+    mkdirSync(bootDir, { recursive: true });
+    boot = await startBootHttp({ root: bootDir }, { host: '127.0.0.1', port: 0 });
+  }
   try {
     for (let i = 0; i < count; i++) {
       const spec = defaultMachineSpec(i);
       const machine =
-        o.backend === 'sim'
-          ? new SimMachine({ spec, timeScale: o.timeScale ?? 1 })
-          : new InMemoryMachine(spec);
+        o.backend === 'qemu' && boot !== undefined
+          ? new QemuMachine({
+              // One vCPU and 512 MiB: QEMU emulates in software here (TCG), and every vCPU costs a core.
+              spec: { ...spec, cpus: 1, memoryMiB: 512 },
+              dir: join(stateDir, 'qemu', spec.name),
+              network: { mode: 'user', bootFile: `${boot.url.replace('127.0.0.1', '10.0.2.2')}/boot.ipxe` },
+              accel: 'auto',
+            })
+          : o.backend === 'sim'
+            ? new SimMachine({ spec, timeScale: o.timeScale ?? 1 })
+            : new InMemoryMachine(spec);
       const state = createBmcState({
         name: spec.name,
         username: o.user,
@@ -146,6 +180,7 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
     }
   } catch (err) {
     await Promise.all(nodes.map((n) => n.endpoint.close()));
+    await boot?.close();
     throw err;
   }
   let redfish: RedfishServer | undefined;
@@ -170,11 +205,13 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
   return {
     nodes,
     redfishUrl: redfish?.url,
+    bootRoot: boot === undefined ? undefined : { url: boot.url, dir: bootDir },
     close: async () => {
       await redfish?.close();
       await Promise.all(nodes.map((n) => n.endpoint.close()));
-      // A simulated machine's pending boot steps end with its power.
+      // A simulated machine's pending boot steps end with its power; a QEMU process is quit.
       await Promise.all(nodes.map((n) => n.machine.powerOff()));
+      await boot?.close();
     },
   };
 }
