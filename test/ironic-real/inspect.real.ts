@@ -137,10 +137,16 @@ describe.skipIf(!hasRealIronic || !hasRealInspector)('inspection through real ir
         memory_mb: '16384',
         local_gb: '49',
       });
-      const [invStatus, inv] = (await ironic.call('GET', `/v1/nodes/${uuid}/inventory`)) as [
-        number,
-        Record<string, unknown>,
-      ];
+      // Inspector stores the introspection data as it finishes, and Ironic may report manageable a
+      // moment before that store is visible: ask again for a few seconds (it 404'd once in CI).
+      let [invStatus, inv] = [0, {} as Record<string, unknown>];
+      for (let i = 0; i < 25 && invStatus !== 200; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 200));
+        [invStatus, inv] = (await ironic.call('GET', `/v1/nodes/${uuid}/inventory`)) as [
+          number,
+          Record<string, unknown>,
+        ];
+      }
       expect(invStatus).toBe(200);
       expect((inv['inventory'] as { interfaces: { mac_address: string }[] }).interfaces[0]?.mac_address).toBe(
         mac,
