@@ -40,14 +40,15 @@ export function createProgress(stream: NodeJS.WriteStream = process.stdout): Pro
       schedule();
     },
     line(text) {
+      // The live list makes room for the line and comes back with the next update.
       if (drawn > 0) stream.write(`\x1b[${drawn}F\x1b[J`);
       drawn = 0;
       stream.write(`${text}\n`);
-      schedule();
     },
     done() {
+      // The summary printed last says how every node ended; the list is not drawn again under it.
       if (timer !== undefined) clearTimeout(timer);
-      draw();
+      timer = undefined;
     },
   };
 }
