@@ -4,6 +4,11 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// Output piped into `head` and the like: stop quietly when the reader goes away.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 const { main } = await import('../cli/src/main.ts');
 const code = await main(process.argv.slice(2));
 process.exitCode = code;

@@ -81,8 +81,10 @@ export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
       // Poll as often as a person watching would like, but not so often that a big fleet's
       // polling becomes the load (100 nodes every 100 ms would be 1,000 API calls a second).
       pollMs: mock ? Math.min(1_000, Math.max(100, nodes * 5)) : 1_000,
-      onProgress: (node, text) =>
-        out(`  ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s ${node ?? '(run)'}: ${text}`),
+      onProgress:
+        o.onProgress ??
+        ((node, text) =>
+          out(`  ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s ${node ?? '(run)'}: ${text}`)),
     });
     out('');
     out(textSummary(record));
