@@ -6,7 +6,7 @@
 import { type Clock, systemClock } from '../../../common/src/index.ts';
 import type { Bmc } from '../ipmi/bmc.ts';
 import { type HwContext, hardware, repository, scanSensors } from '../ipmi/model/hw.ts';
-import { type AnalogSensor, toUnits, Unit } from '../ipmi/model/sensors.ts';
+import { type AnalogSensor, effectiveThresholds, toUnits, Unit } from '../ipmi/model/sensors.ts';
 import type { ChassisSensor } from './power.ts';
 import type { RedfishSystemOptions } from './system.ts';
 
@@ -40,7 +40,7 @@ export function sensorsFromBmc(bmc: Bmc, clock: Clock = systemClock): () => read
       const r = readings.get(s.number);
       const kind = s.kind === 'analog' ? KIND_OF_UNIT[s.unit] : undefined;
       if (s.kind !== 'analog' || kind === undefined || r === undefined) continue;
-      const t = s.thresholds;
+      const t = effectiveThresholds(s, bmc.state.hw.thresholds);
       const upperCritical = units(s, t.uc);
       const upperWarning = units(s, t.unc);
       const lowerCritical = units(s, t.lc);

@@ -4,7 +4,14 @@
  * the machine's power state; every read is also a scan that logs threshold crossings to the SEL.
  */
 import { type Repository, repository, reservations, reserve, scanSensors } from '../model/hw.ts';
-import type { Reading, Sensor } from '../model/sensors.ts';
+import { thresholdMasks } from '../model/sdr.ts';
+import {
+  effectiveThresholds,
+  type Reading,
+  type Sensor,
+  settableMask,
+  THRESHOLD_ORDER,
+} from '../model/sensors.ts';
 import { Cc, IpmiError } from './completion-codes.ts';
 import { type CommandContext, type CommandSpec, NetFn, Priv } from './types.ts';
 
@@ -108,6 +115,37 @@ export const sensorCommands = [
     },
   },
   {
+    // Table 35-8: sensor number, mask of the thresholds to set (bit order of table 35-9), then
+    // lnc, lc, lnr, unc, uc, unr. Only thresholds in the SDR's settable mask may be set, and
+    // only to readings the sensor can report (SDR sensor min/max); either refusal is CCh.
+    // Thresholds are not checked against each other: clients set them one at a time (ipmitool
+    // `sensor thresh ... upper` sends three requests), so an order check would refuse valid moves.
+    netFn: NetFn.SensorEvent,
+    cmd: 0x26,
+    name: 'setSensorThresholds',
+    minPriv: Priv.Operator,
+    minLen: 8,
+    handle: (d, ctx) => {
+      const { s } = sensorAt(ctx, d[0] as number);
+      if (s.kind !== 'analog') throw new IpmiError(Cc.IllegalForSensorOrRecord, 'discrete sensor');
+      const mask = d[1] as number;
+      if ((mask & ~settableMask(s)) !== 0)
+        throw new IpmiError(Cc.InvalidDataField, `threshold mask ${mask} not settable on ${s.name}`);
+      const next = { ...ctx.state.hw.thresholds[s.name] };
+      THRESHOLD_ORDER.forEach((k, i) => {
+        if ((mask & (1 << i)) === 0) return;
+        const v = d[2 + i] as number;
+        if (v > s.maxRaw)
+          throw new IpmiError(Cc.InvalidDataField, `${s.name} ${k} ${v} beyond the sensor range`);
+        next[k] = v;
+      });
+      if (mask !== 0) ctx.state.hw.thresholds[s.name] = next;
+      // Re-arm: the next scan judges readings by the new thresholds and logs what that crosses.
+      scanSensors(ctx);
+      return Buffer.alloc(0);
+    },
+  },
+  {
     // Table 35-9: readable mask, then lnc, lc, lnr, unc, uc, unr.
     netFn: NetFn.SensorEvent,
     cmd: 0x27,
@@ -117,10 +155,24 @@ export const sensorCommands = [
     handle: (d, ctx) => {
       const { s } = sensorAt(ctx, d[0] as number);
       if (s.kind !== 'analog') throw new IpmiError(Cc.IllegalForSensorOrRecord, 'discrete sensor');
-      const t = s.thresholds;
+      const t = effectiveThresholds(s, ctx.state.hw.thresholds);
       const vals = [t.lnc, t.lc, t.lnr, t.unc, t.uc, t.unr];
       const mask = vals.reduce<number>((m, v, i) => (v === undefined ? m : m | (1 << i)), 0);
       return Buffer.from([mask, ...vals.map((v) => v ?? 0)]);
+    },
+  },
+  {
+    // Table 35-11: event messages and scanning enabled, then the assertion and deassertion event
+    // masks 7:0 and 14:8 — the events the SDR record enables (section 43.1 bytes 15-18).
+    netFn: NetFn.SensorEvent,
+    cmd: 0x29,
+    name: 'getSensorEventEnable',
+    minPriv: Priv.User,
+    minLen: 1,
+    handle: (d, ctx) => {
+      const { s } = sensorAt(ctx, d[0] as number);
+      const events = s.kind === 'analog' ? thresholdMasks(s)[0] & 0x0fff : s.mask;
+      return Buffer.from([0xc0, events & 0xff, (events >> 8) & 0x7f, events & 0xff, (events >> 8) & 0x7f]);
     },
   },
   {

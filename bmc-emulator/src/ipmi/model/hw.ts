@@ -14,6 +14,7 @@ import { buildSdrRepository } from './sdr.ts';
 import { addSelEvent, type SelEvent } from './sel.ts';
 import {
   EventSensor,
+  effectiveThresholds,
   type Reading,
   readSensor,
   type Sensor,
@@ -104,7 +105,8 @@ export function scanSensors(c: HwContext): Map<number, Reading> {
   const out = new Map<number, Reading>();
   const last = c.state.hw.sensorStatus;
   for (const s of repo.sensors) {
-    const r = readSensor(s, hw, on, now, c.state.hw.sensorOverrides[s.name], load);
+    const t = s.kind === 'analog' ? effectiveThresholds(s, c.state.hw.thresholds) : {};
+    const r = readSensor(s, hw, on, now, c.state.hw.sensorOverrides[s.name], load, t);
     out.set(s.number, r);
     if (s.kind !== 'analog') continue;
     const before = last[s.number] ?? 0;
@@ -113,7 +115,7 @@ export function scanSensors(c: HwContext): Map<number, Reading> {
     for (let bit = 0; bit < 6; bit++) {
       const mask = 1 << bit;
       if ((r.states & mask) === (before & mask)) continue;
-      const threshold = s.thresholds[THRESHOLD_ORDER[bit] as (typeof THRESHOLD_ORDER)[number]] ?? 0;
+      const threshold = t[THRESHOLD_ORDER[bit] as (typeof THRESHOLD_ORDER)[number]] ?? 0;
       record(c, {
         sensorType: s.type,
         sensorNumber: s.number,

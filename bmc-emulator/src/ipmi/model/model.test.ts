@@ -111,7 +111,7 @@ describe('SDR codec (IPMI v2.0 chapter 43)', () => {
         '03', // entity: processor
         '01', // instance
         '7f', // initialisation
-        '44', // capabilities: auto re-arm, thresholds readable
+        '48', // capabilities: auto re-arm, thresholds readable and settable
         '01', // sensor type: temperature
         '01', // event/reading type: threshold
       ].join(''),

@@ -11,7 +11,14 @@
 import type { Reader } from '../wire/reader.ts';
 import type { Writer } from '../wire/writer.ts';
 import type { HardwareDescription } from './hardware.ts';
-import { type AnalogSensor, type DiscreteSensor, Entity, type Sensor, THRESHOLD_ORDER } from './sensors.ts';
+import {
+  type AnalogSensor,
+  type DiscreteSensor,
+  Entity,
+  type Sensor,
+  settableMask,
+  THRESHOLD_ORDER,
+} from './sensors.ts';
 
 export const SdrType = { Full: 0x01, Compact: 0x02, FruLocator: 0x11, McLocator: 0x12 } as const;
 export const SDR_VERSION = 0x51;
@@ -32,7 +39,7 @@ const u10 = (v: number) => v & 0x3ff;
 const s4 = (v: number) => v & 0x0f;
 
 /** Threshold masks: [assertion|lower reading, deassertion|upper reading, readable|settable]. */
-function thresholdMasks(s: AnalogSensor): [number, number, number] {
+export function thresholdMasks(s: AnalogSensor): [number, number, number] {
   let readable = 0;
   let events = 0;
   THRESHOLD_ORDER.forEach((k, i) => {
@@ -58,10 +65,12 @@ export function encodeFullSensor(recordId: number, s: AnalogSensor, w: Writer): 
   w.u8(s.entity).u8(s.instance);
   // Initialization: scanning, events, thresholds and type initialised; enabled at power-up.
   w.u8(0x7f);
-  // Capabilities: auto re-arm, no hysteresis, thresholds readable, per-threshold event control.
-  w.u8(0x44);
+  // Capabilities: auto re-arm, no hysteresis, thresholds readable (01b) or readable and settable
+  // (10b) in bits 3:2, per-threshold event control.
+  const settable = settableMask(s);
+  w.u8(settable === 0 ? 0x44 : 0x48);
   w.u8(s.type).u8(0x01);
-  w.u16le(assert).u16le(deassert).u8(readable).u8(0x00);
+  w.u16le(assert).u16le(deassert).u8(readable).u8(settable);
   w.u8(0x00).u8(s.unit).u8(0x00); // unsigned, base unit, no modifier
   w.u8(0x00); // linear
   w.u8(s.m & 0xff).u8((u10(s.m) >> 8) << 6);
@@ -69,7 +78,8 @@ export function encodeFullSensor(recordId: number, s: AnalogSensor, w: Writer): 
   w.u8(0x00); // accuracy, direction unspecified
   w.u8((s4(s.rExp) << 4) | 0);
   w.u8(s.nominal > 0 ? 0x01 : 0x00);
-  w.u8(s.nominal).u8(0xff).u8(0x00).u8(0xff).u8(0x00);
+  // Nominal, normal max/min, sensor max/min reading (bytes 32-36): the range thresholds must lie in.
+  w.u8(s.nominal).u8(s.maxRaw).u8(0x00).u8(s.maxRaw).u8(0x00);
   for (const k of ['unr', 'uc', 'unc', 'lnr', 'lc', 'lnc'] as const) w.u8(t[k] ?? 0);
   w.u8(0).u8(0).u16le(0).u8(0);
   idString(s.name, w);

@@ -53,6 +53,10 @@ export interface Thresholds {
 
 /** Order of Get Sensor Thresholds / the reading mask bits (table 35-9): lnc, lc, lnr, unc, uc, unr. */
 export const THRESHOLD_ORDER = ['lnc', 'lc', 'lnr', 'unc', 'uc', 'unr'] as const;
+export type ThresholdName = (typeof THRESHOLD_ORDER)[number];
+
+/** Thresholds changed with Set Sensor Thresholds, by sensor name (raw counts); the lab persists them. */
+export type ThresholdSettings = Record<string, Partial<Record<ThresholdName, number>>>;
 
 export interface AnalogSensor {
   readonly kind: 'analog';
@@ -66,7 +70,16 @@ export interface AnalogSensor {
   readonly b: number;
   readonly rExp: number;
   readonly nominal: number;
+  /** The thresholds the board ships with (the SDR's values); Set Sensor Thresholds may change them. */
   readonly thresholds: Thresholds;
+  /**
+   * Whether Set Sensor Thresholds may change the thresholds this sensor has (SDR capabilities
+   * bits 3:2 = 10b and the settable mask, table 43-1 bytes 12 and 20). Voltage rails keep the
+   * board designer's limits, as on most servers.
+   */
+  readonly settable: boolean;
+  /** Highest raw reading the sensor can report (SDR "sensor maximum reading", byte 34). */
+  readonly maxRaw: number;
   /** Raw reading with the host off, and the centre of the drift with it on. */
   readonly offRaw: number;
   readonly onRaw: number;
@@ -104,8 +117,22 @@ export function toUnits(s: AnalogSensor, raw: number): number {
 export function sensorsFor(hw: HardwareDescription): Sensor[] {
   const out: Sensor[] = [];
   const analog = (
-    s: Omit<AnalogSensor, 'kind' | 'number' | 'b' | 'loadGain'> & { b?: number; loadGain?: number },
-  ) => out.push({ kind: 'analog', number: out.length + 1, b: 0, loadGain: 0, ...s });
+    s: Omit<AnalogSensor, 'kind' | 'number' | 'b' | 'loadGain' | 'settable' | 'maxRaw'> & {
+      b?: number;
+      loadGain?: number;
+      settable?: boolean;
+      maxRaw?: number;
+    },
+  ) =>
+    out.push({
+      kind: 'analog',
+      number: out.length + 1,
+      b: 0,
+      loadGain: 0,
+      settable: true,
+      maxRaw: 0xff,
+      ...s,
+    });
   analog({
     name: 'CPU Temp',
     type: SensorType.Temperature,
@@ -121,6 +148,7 @@ export function sensorsFor(hw: HardwareDescription): Sensor[] {
     drift: 3,
     loadGain: 18,
     standby: false,
+    maxRaw: 127,
   });
   analog({
     name: 'Inlet Temp',
@@ -136,6 +164,7 @@ export function sensorsFor(hw: HardwareDescription): Sensor[] {
     onRaw: 24,
     drift: 1,
     standby: true,
+    maxRaw: 127,
   });
   for (let i = 1; i <= hw.fans; i++) {
     analog({
@@ -173,6 +202,7 @@ export function sensorsFor(hw: HardwareDescription): Sensor[] {
       onRaw: nominal,
       drift: 1,
       standby,
+      settable: false,
     });
   };
   rail('12V', 12, 6, false);
@@ -271,6 +301,18 @@ export interface Reading {
   readonly states: number;
 }
 
+/** The thresholds in force: the SDR's, with the ones set through Set Sensor Thresholds over them. */
+export function effectiveThresholds(s: AnalogSensor, settings: ThresholdSettings): Thresholds {
+  const set = settings[s.name];
+  return set === undefined ? s.thresholds : { ...s.thresholds, ...set };
+}
+
+/** Settable threshold mask (table 43-1 byte 20, bit order of table 35-9): the thresholds it has, if settable. */
+export function settableMask(s: AnalogSensor): number {
+  if (!s.settable) return 0;
+  return THRESHOLD_ORDER.reduce((m, k, i) => (s.thresholds[k] === undefined ? m : m | (1 << i)), 0);
+}
+
 /** Threshold status bits, table 35-15 byte 3: 0 <lnc, 1 <lc, 2 <lnr, 3 >unc, 4 >uc, 5 >unr. */
 export function thresholdStatus(t: Thresholds, raw: number): number {
   let s = 0;
@@ -294,6 +336,7 @@ export function readSensor(
   tMs: number,
   override: number | undefined,
   load = 0,
+  thresholds: Thresholds = s.kind === 'analog' ? s.thresholds : {},
 ): Reading {
   if (s.kind === 'discrete') {
     // A PSU in a powered chassis is present and healthy; ACPI state S0/G0 (offset 0) when on,
@@ -307,5 +350,5 @@ export function readSensor(
   else if (!on) raw = s.offRaw;
   else raw = Math.round(s.onRaw + s.loadGain * load + s.drift * wobble(hw.seed, s.number, tMs));
   raw = Math.max(0, Math.min(255, raw));
-  return { raw, scanning, states: scanning ? thresholdStatus(s.thresholds, raw) : 0 };
+  return { raw, scanning, states: scanning ? thresholdStatus(thresholds, raw) : 0 };
 }

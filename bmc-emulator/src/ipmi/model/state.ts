@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../../../../common/src/index.ts';
 import type { HardwareDescription } from './hardware.ts';
 import { createSelLog, type SelLog } from './sel.ts';
+import type { ThresholdSettings } from './sensors.ts';
 
 export interface LanConfig {
   /** Parameter 4: 1 static, 2 DHCP (table 23-4). */
@@ -63,6 +64,8 @@ export interface HardwareState {
   selTimeOffset: number | undefined;
   /** Raw counts (or discrete state bits) forced by fault injection, by sensor name. */
   sensorOverrides: Record<string, number>;
+  /** Thresholds set with Set Sensor Thresholds (raw counts), by sensor name, over the SDR's. */
+  thresholds: ThresholdSettings;
   /** Last threshold status per sensor number, to log crossings once. */
   sensorStatus: Record<number, number>;
   /** Clock ms until which the host counts as busy (POST, network boot, OS start-up). */
@@ -128,6 +131,7 @@ export function createHardwareState(o: HardwareStateOptions): HardwareState {
     sel: createSelLog(capacity),
     selTimeOffset: undefined,
     sensorOverrides: {},
+    thresholds: {},
     sensorStatus: {},
     busyUntil: 0,
     lan,
