@@ -32,6 +32,7 @@ import {
   type SimMachine,
 } from '../../vm-fleet/src/index.ts';
 import { buildLabApi } from './api.ts';
+import { provisioningToLocal } from './real-ironic/index.ts';
 import { SimHost } from './sim-host.ts';
 import { Trace } from './trace.ts';
 
@@ -330,7 +331,13 @@ export class Lab {
       stopAgent(n);
       const agent = new Agent({
         cmdline: boot.cmdline,
-        host: new SimHost(n.machine, { bmcAddress: n.endpoint.address.address, ipv4: [boot.ip] }),
+        host: new SimHost(n.machine, {
+          bmcAddress: n.endpoint.address.address,
+          ipv4: [boot.ip],
+          inventoryDelayMs: 3_000,
+        }),
+        // The sim machine sits on the provisioning network; its server there is this host.
+        resolveUrl: provisioningToLocal,
         ...(opts.agent?.heartbeatIntervalMs === undefined
           ? {}
           : { heartbeatIntervalMs: opts.agent.heartbeatIntervalMs }),

@@ -12,6 +12,7 @@ import {
   writeReports,
 } from '../../scenarios/src/index.ts';
 import { Lab } from './lab.ts';
+import { checkRealIronicHost, type RealIronic, startRealIronicForLab } from './real-ironic/index.ts';
 
 export interface RunLabOptions {
   readonly scenario: Scenario;
@@ -35,17 +36,18 @@ export function rackAddresses(n: number): string[] {
 }
 
 export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
-  if (o.backend !== 'sim')
-    throw new ConfigError('backend', `'${o.backend}' is not yet available for scenario runs (use sim)`);
   const mock = o.ironic === 'mock';
-  if (!mock && !/^https?:\/\//.test(o.ironic))
-    throw new ConfigError('ironic', `'${o.ironic}' is neither 'mock' nor an http(s) URL`);
+  const real = o.ironic === 'real';
+  if (!mock && !real && !/^https?:\/\//.test(o.ironic))
+    throw new ConfigError('ironic', `'${o.ironic}' is neither 'mock', 'real' nor an http(s) URL`);
+  if (real) checkRealIronicHost();
   const nodes = o.nodes ?? o.scenario.defaultNodes;
   if (!Number.isInteger(nodes) || nodes < 1)
     throw new ConfigError('nodes', 'must be a whole number of at least 1');
   const out = o.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const lab = await Lab.start({
     nodes,
+    backend: o.backend,
     // A BMC address per node, as in a rack (Ironic throttles IPMI per address).
     bmc: { addresses: rackAddresses(nodes) },
     timeScale: o.timeScale ?? 0.05,
@@ -66,21 +68,24 @@ export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
         }
       : {}),
   });
+  let realIronic: RealIronic | undefined;
   try {
+    if (real) realIronic = await startRealIronicForLab(lab, o.scenario.needs, out);
+    const ironicUrl = realIronic?.url ?? (mock ? (lab.ironicUrl as string) : o.ironic);
     const labUrl = await lab.serveApi();
     out(
-      `bmlab run ${o.scenario.name}: ${nodes} ${o.backend} nodes, Ironic ${mock ? `mock at ${lab.ironicUrl}` : o.ironic}, lab API ${labUrl}`,
+      `bmlab run ${o.scenario.name}: ${nodes} ${o.backend} nodes, Ironic ${mock || real ? `${o.ironic} at ${ironicUrl}` : o.ironic}, lab API ${labUrl}`,
     );
     const t0 = Date.now();
     const record = await runScenario(o.scenario, {
-      ironicUrl: mock ? (lab.ironicUrl as string) : o.ironic,
+      ironicUrl,
       ironicLabel: mock ? 'mock' : o.ironic,
       labUrl,
       nodes,
       backend: o.backend,
       // Poll as often as a person watching would like, but not so often that a big fleet's
       // polling becomes the load (100 nodes every 100 ms would be 1,000 API calls a second).
-      pollMs: mock ? Math.min(1_000, Math.max(100, nodes * 5)) : 1_000,
+      pollMs: mock || real ? Math.min(1_000, Math.max(real ? 250 : 100, nodes * 5)) : 1_000,
       onProgress:
         o.onProgress ??
         ((node, text) =>
@@ -94,6 +99,7 @@ export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
     }
     return record;
   } finally {
+    await realIronic?.stop();
     await lab.stop();
   }
 }

@@ -12,12 +12,24 @@ export const SIM_OS = 'bmlab-deployed-image';
 
 export class SimHost implements AgentHost {
   readonly #bytes: MemoryHost;
+  #inventoryDelayMs: number;
 
   constructor(
     readonly machine: SimMachine,
-    extra: { readonly bmcAddress?: string; readonly ipv4?: readonly (string | null)[] } = {},
+    extra: {
+      readonly bmcAddress?: string;
+      readonly ipv4?: readonly (string | null)[];
+      /**
+       * How long the boot's first inventory collection takes (IPA runs lshw, dmidecode, lsblk: seconds on a real
+       * machine). Real Ironic moves to `inspect wait` only after its post-power-on `power status`;
+       * data that reaches inspector before that fails the inspection (Ironic answers its PATCH 409).
+       */
+      readonly inventoryDelayMs?: number;
+    } = {},
   ) {
-    this.#bytes = new MemoryHost({ ...machine.spec, ...extra });
+    const { inventoryDelayMs, ...hw } = extra;
+    this.#inventoryDelayMs = inventoryDelayMs ?? 0;
+    this.#bytes = new MemoryHost({ ...machine.spec, ...hw });
   }
 
   #disk(device: string) {
@@ -25,7 +37,11 @@ export class SimHost implements AgentHost {
     return this.machine.disks.find((d) => d.name === name);
   }
 
-  inventory(): Promise<HostInventory> {
+  async inventory(): Promise<HostInventory> {
+    // The first collection of a boot is the slow one (later ones read the tools' caches).
+    const delay = this.#inventoryDelayMs;
+    this.#inventoryDelayMs = 0;
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     return this.#bytes.inventory();
   }
 

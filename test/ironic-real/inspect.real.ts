@@ -10,39 +10,27 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, type AgentEvent, MemoryHost } from '../../agent/src/index.ts';
+import { provisioningToLocal } from '../../lab/src/index.ts';
 import {
-  freePort,
   hasRealInspector,
   hasRealIronic,
   ipxeKernelLine,
-  type RealInspector,
   type RealIronic,
-  startRealInspector,
   startRealIronic,
 } from './real-ironic.ts';
 
 const mac = '52:54:00:00:00:03';
 const gib = 1024 ** 3;
-// A TEST-NET-1 address: Ironic insists on a non-loopback callback; the agent maps it to inspector.
-const provisioningCallback = 'http://192.0.2.1:5050';
 
 let ironic: RealIronic;
-let inspector: RealInspector;
 
 beforeAll(async () => {
   if (!hasRealIronic || !hasRealInspector) return;
-  const port = await freePort();
-  ironic = await startRealIronic({
-    inspector: { url: `http://127.0.0.1:${port}`, callbackUrl: provisioningCallback },
-  });
-  inspector = await startRealInspector(port, ironic.url);
-  console.log(
-    `Ironic ready in ${(ironic.startMs / 1000).toFixed(2)} s, inspector in ${(inspector.startMs / 1000).toFixed(2)} s`,
-  );
+  ironic = await startRealIronic({ inspector: {} });
+  console.log(`Ironic + inspector ready in ${(ironic.startMs / 1000).toFixed(2)} s`);
 }, 120_000);
 
 afterAll(async () => {
-  await inspector?.stop();
   await ironic?.stop();
 });
 
@@ -99,7 +87,9 @@ describe.skipIf(!hasRealIronic || !hasRealInspector)('inspection through real ir
     await waitFor(uuid, 'inspect wait', seen);
     const cmdline = ipxeKernelLine(ironic.state, uuid, mac);
     console.log(`agent kernel line: ${cmdline}`);
-    expect(cmdline).toContain(`ipa-inspection-callback-url=${provisioningCallback}/v1/continue`);
+    // Ironic insists on a non-loopback callback: the lab's provisioning address, mapped back by the agent.
+    expect(cmdline).toContain(`ipa-inspection-callback-url=${ironic.inspector?.callbackUrl}/v1/continue`);
+    expect(ironic.inspector?.callbackUrl).toMatch(/^http:\/\/10\.77\.0\.1:/);
 
     const host = new MemoryHost({
       name: 'node-3',
@@ -118,7 +108,7 @@ describe.skipIf(!hasRealIronic || !hasRealInspector)('inspection through real ir
     const agent = new Agent({
       cmdline,
       host,
-      resolveUrl: (u) => u.replace(provisioningCallback, inspector.url),
+      resolveUrl: provisioningToLocal,
       onEvent: (e) => events.push(e),
     });
     await agent.start();
