@@ -16,6 +16,7 @@ BMCs with ipmitool) until SIGINT or SIGTERM.
 
 export async function ironic(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'real') return (await import('./ironic-real.ts')).ironicReal(rest);
   if (sub !== 'serve') {
     process.stdout.write(IRONIC_HELP);
     return sub === undefined || sub === '--help' || sub === '-h' ? 0 : 2;

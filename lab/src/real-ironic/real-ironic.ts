@@ -218,6 +218,8 @@ export async function startRealIronic(o: RealIronicOptions): Promise<RealIronic>
   const inspectorTimeout = (o.inspector === false ? undefined : o.inspector)?.timeout ?? 900;
   const state = resolve(o.stateDir);
   for (const d of DIRS) mkdirSync(join(state, d), { recursive: true });
+  // The ipxe boot interface writes boot.ipxe there as it loads.
+  mkdirSync(resolve(o.httpRoot), { recursive: true });
   const logs = join(state, 'logs');
   const apiPort = o.port || (await freePort());
   const url = `http://127.0.0.1:${apiPort}`;
