@@ -82,6 +82,9 @@ const defaultRegistry = (): CommandRegistry =>
     ...payloadCommands,
   ]);
 
+/** What a datagram gets: a reply, nothing, or — when a command waits on the machine — a promise of either. */
+export type Reply = Buffer | undefined | Promise<Buffer | undefined>;
+
 /** Where a datagram came from / goes to; SOL output is sent unprompted to its console. */
 export interface Peer {
   readonly address: string;
@@ -115,6 +118,9 @@ export class Bmc {
   readonly #sol: SolService;
   #transport: BmcTransport | undefined;
   #solPeer: Peer | undefined;
+  readonly #contexts = new WeakMap<Session, CommandContext>();
+  readonly #sessionless15: CommandContext;
+  readonly #sessionless20: CommandContext;
 
   constructor(o: BmcOptions) {
     this.state = o.state;
@@ -152,6 +158,8 @@ export class Bmc {
       maxSessions: () => o.maxSessions ?? 32,
       closeSession: (id) => this.#sessions.delete(id),
     };
+    this.#sessionless15 = this.#makeContext(undefined, false);
+    this.#sessionless20 = this.#makeContext(undefined, true);
   }
 
   /** Whether the BMC is in a reset window (it answers nothing then). */
@@ -179,29 +187,56 @@ export class Bmc {
 
   /** Handles one datagram; resolves to the reply, or undefined when nothing is to be sent. */
   async handle(packet: Buffer, from?: Peer): Promise<Buffer | undefined> {
+    return this.receive(packet, from);
+  }
+
+  /**
+   * Handles one datagram, as `handle` does, but answers synchronously when no command handler
+   * waits on the machine (nearly every request): the endpoint's path, which then costs no promise.
+   */
+  receive(packet: Buffer, from?: Peer): Reply {
     if (this.resetting()) return undefined;
+    let out: Reply;
     try {
-      const out = await this.#route(packet, from);
-      if (out === undefined) this.dropped++;
-      return out;
+      out = this.#route(packet, from);
     } catch (err) {
-      this.dropped++;
-      if (err instanceof DecodeError) this.#log.debug(`dropped: ${err.message}`);
-      else
-        this.#log.warn(
-          `dropped after an internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-        );
-      return undefined;
-    } finally {
-      if (this.#pendingReset !== undefined) {
-        const kind = this.#pendingReset;
-        this.#pendingReset = undefined;
-        this.beginReset(this.#resetMs[kind]);
-      }
+      return this.#failed(err);
+    }
+    return out instanceof Promise
+      ? out.then(
+          (o) => this.#done(o),
+          (err) => this.#failed(err),
+        )
+      : this.#done(out);
+  }
+
+  #done(out: Buffer | undefined): Buffer | undefined {
+    if (out === undefined) this.dropped++;
+    this.#applyPendingReset();
+    return out;
+  }
+
+  #failed(err: unknown): undefined {
+    this.dropped++;
+    if (err instanceof DecodeError) this.#log.debug(`dropped: ${err.message}`);
+    else
+      this.#log.warn(
+        `dropped after an internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
+    this.#applyPendingReset();
+    return undefined;
+  }
+
+  /** A Cold / Warm Reset takes the BMC away once its response is on the way. */
+  #applyPendingReset(): void {
+    if (this.#pendingReset !== undefined) {
+      const kind = this.#pendingReset;
+      this.#pendingReset = undefined;
+      this.beginReset(this.#resetMs[kind]);
     }
   }
 
-  async #route(packet: Buffer, from: Peer | undefined): Promise<Buffer | undefined> {
+  #route(packet: Buffer, from: Peer | undefined): Reply {
     const r = new Reader(packet);
     const rmcp = decodeRmcpHeader(r);
     if (rmcp.ack) return undefined;
@@ -221,7 +256,18 @@ export class Bmc {
     return w.finish();
   }
 
+  /** The context handlers see: one per session, made on its first command (none per request). */
   #context(session: Session | undefined, rmcpPlus: boolean): CommandContext {
+    if (session === undefined) return rmcpPlus ? this.#sessionless20 : this.#sessionless15;
+    let ctx = this.#contexts.get(session);
+    if (ctx === undefined) {
+      ctx = this.#makeContext(session, rmcpPlus);
+      this.#contexts.set(session, ctx);
+    }
+    return ctx;
+  }
+
+  #makeContext(session: Session | undefined, rmcpPlus: boolean): CommandContext {
     const view: SessionView | undefined =
       session === undefined
         ? undefined
@@ -252,7 +298,11 @@ export class Bmc {
     };
   }
 
-  #dispatch(req: IpmiRequest, session: Session | undefined, rmcpPlus: boolean): Promise<DispatchResult> {
+  #dispatch(
+    req: IpmiRequest,
+    session: Session | undefined,
+    rmcpPlus: boolean,
+  ): DispatchResult | Promise<DispatchResult> {
     expireBootFlags(this.state, this.machine, this.#clock.now());
     return this.registry.dispatch(req.netFn, req.cmd, req.data, this.#context(session, rmcpPlus), this.#log);
   }
@@ -265,7 +315,7 @@ export class Bmc {
 
   // ---- IPMI v1.5 ----------------------------------------------------------------------------
 
-  async #v15(r: Reader): Promise<Buffer | undefined> {
+  #v15(r: Reader): Reply {
     const h = decodeSession15(r);
     const req = decodeRequest(new Reader(h.message));
     const isApp = (req.netFn & 0x3e) === NetFn.App;
@@ -273,11 +323,11 @@ export class Bmc {
     if (h.sessionId === 0) {
       // Outside a session only unauthenticated pre-session commands exist (section 13.14).
       if (h.authType !== AuthType.None) return undefined;
-      const res =
-        isApp && req.cmd === CMD_GET_SESSION_CHALLENGE
-          ? getSessionChallenge(this.#deps(), req.data)
-          : await this.#dispatch(req, undefined, false);
-      return this.#wrap15(AuthType.None, 0, 0, undefined, this.#encodeMessage(req, res));
+      if (isApp && req.cmd === CMD_GET_SESSION_CHALLENGE) {
+        return this.#answer15(req, getSessionChallenge(this.#deps(), req.data));
+      }
+      const res = this.#dispatch(req, undefined, false);
+      return res instanceof Promise ? res.then((d) => this.#answer15(req, d)) : this.#answer15(req, res);
     }
 
     const s = this.#sessions.get(h.sessionId);
@@ -290,7 +340,13 @@ export class Bmc {
     }
     if (!verifyAuth15(this.state, s, h) || !s.inbound.accept(h.seq)) return undefined;
     this.#sessions.touch(s);
-    const res = await this.#dispatch(req, s, false);
+    const res = this.#dispatch(req, s, false);
+    return res instanceof Promise ? res.then((d) => this.#answer15(req, d, s)) : this.#answer15(req, res, s);
+  }
+
+  /** The reply to a v1.5 request: outside a session (no `s`), or in session `s`. */
+  #answer15(req: IpmiRequest, res: DispatchResult, s?: Session15): Buffer {
+    if (s === undefined) return this.#wrap15(AuthType.None, 0, 0, undefined, this.#encodeMessage(req, res));
     const seq = s.outSeq;
     s.outSeq = (s.outSeq + 1) >>> 0;
     const out = this.#wrap15(s.authType, seq, s.id, s, this.#encodeMessage(req, res));
@@ -322,7 +378,7 @@ export class Bmc {
 
   // ---- IPMI v2.0 / RMCP+ ----------------------------------------------------------------------
 
-  async #v20(packet: Buffer, r: Reader, from: Peer | undefined): Promise<Buffer | undefined> {
+  #v20(packet: Buffer, r: Reader, from: Peer | undefined): Reply {
     const h = decodeSession20(r);
     const plain = !h.authenticated && !h.encrypted;
     switch (h.payloadType) {
@@ -344,8 +400,8 @@ export class Bmc {
     if (h.sessionId === 0) {
       if (!plain || h.payloadType !== PayloadType.Ipmi) return undefined;
       const req = decodeRequest(new Reader(h.payload));
-      const res = await this.#dispatch(req, undefined, true);
-      return this.#wrap20(0, 0, this.#encodeMessage(req, res), undefined);
+      const res = this.#dispatch(req, undefined, true);
+      return res instanceof Promise ? res.then((d) => this.#answer20(req, d)) : this.#answer20(req, res);
     }
 
     const s = this.#sessions.get(h.sessionId);
@@ -373,7 +429,15 @@ export class Bmc {
       return this.#wrap20(s.consoleSessionId, s.outSeq, ack, s, PayloadType.Sol);
     }
     const req = decodeRequest(new Reader(payload));
-    const res = await this.#dispatch(req, s, true);
+    const res = this.#dispatch(req, s, true);
+    return res instanceof Promise
+      ? res.then((d) => this.#answer20(req, d, s, from))
+      : this.#answer20(req, res, s, from);
+  }
+
+  /** The reply to an RMCP+ request: outside a session (no `s`), or in session `s` from `from`. */
+  #answer20(req: IpmiRequest, res: DispatchResult, s?: Session20, from?: Peer): Buffer {
+    if (s === undefined) return this.#wrap20(0, 0, this.#encodeMessage(req, res), undefined);
     if (from !== undefined && this.#sol.sessionId === s.id) this.#solPeer = from;
     s.outSeq = (s.outSeq + 1) >>> 0 || 1;
     const out = this.#wrap20(s.consoleSessionId, s.outSeq, this.#encodeMessage(req, res), s);

@@ -5,6 +5,8 @@
  * see `Bmc.beginReset`.)
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { type LookupOneOptions, lookup } from 'node:dns';
+import { isIP } from 'node:net';
 import { seededRandom } from '../../../common/src/index.ts';
 import type { Bmc } from './bmc.ts';
 
@@ -21,6 +23,22 @@ export interface BmcFaults {
 }
 
 export const NO_FAULTS: Readonly<BmcFaults> = { latencyMs: 0, dropRate: 0, noAnswer: false };
+
+/**
+ * Address resolution for the socket. Every reply goes to the address a datagram came from, an IP
+ * literal, yet dgram's default (dns.lookup) hands even a literal back on the next tick: a deferred
+ * callback per reply, which is most of what a send costs in JavaScript. Literals are passed
+ * through at once; a host name (a bind address given as one) still goes through the resolver.
+ */
+function literalFirst(
+  host: string,
+  options: LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const version = isIP(host);
+  if (version !== 0) callback(null, host, version);
+  else lookup(host, options, callback);
+}
 
 export interface ListenOptions {
   readonly address: string;
@@ -57,7 +75,7 @@ export class BmcEndpoint {
 
   static listen(bmc: Bmc, o: ListenOptions): Promise<BmcEndpoint> {
     const family = o.address.includes(':') ? 'udp6' : 'udp4';
-    const socket = createSocket({ type: family, reuseAddr: false });
+    const socket = createSocket({ type: family, reuseAddr: false, lookup: literalFirst });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(o.port, o.address, () => {
@@ -78,20 +96,27 @@ export class BmcEndpoint {
 
   #onMessage(msg: Buffer, address: string, port: number): void {
     if (this.#closed || this.faults.noAnswer || msg.length > MAX_DATAGRAM) return;
-    this.bmc.handle(msg, { address, port }).then(
-      (reply) => {
-        if (reply === undefined || this.#closed) return;
-        if (this.faults.dropRate > 0 && this.#random() < this.faults.dropRate) return;
-        const send = () => {
-          if (!this.#closed) this.#socket.send(reply, port, address);
-        };
-        if (this.faults.latencyMs > 0) setTimeout(send, this.faults.latencyMs);
-        else send();
-      },
-      () => {
-        // Bmc.handle never rejects; this guards the process if that ever changes.
-      },
-    );
+    const reply = this.bmc.receive(msg, { address, port });
+    if (reply instanceof Promise) {
+      // Bmc.receive never rejects; the handler guards the process if that ever changes.
+      reply.then(
+        (r) => this.#reply(r, port, address),
+        () => {},
+      );
+    } else {
+      this.#reply(reply, port, address);
+    }
+  }
+
+  #reply(reply: Buffer | undefined, port: number, address: string): void {
+    if (reply === undefined || this.#closed) return;
+    if (this.faults.dropRate > 0 && this.#random() < this.faults.dropRate) return;
+    if (this.faults.latencyMs > 0) setTimeout(() => this.#send(reply, port, address), this.faults.latencyMs);
+    else this.#send(reply, port, address);
+  }
+
+  #send(reply: Buffer, port: number, address: string): void {
+    if (!this.#closed) this.#socket.send(reply, port, address);
   }
 
   close(): Promise<void> {

@@ -25,6 +25,10 @@ export interface CommandTrace {
 }
 
 const EMPTY = Buffer.alloc(0);
+const INVALID_COMMAND: DispatchResult = { cc: Cc.InvalidCommand, data: EMPTY };
+const INSUFFICIENT_PRIVILEGE: DispatchResult = { cc: Cc.InsufficientPrivilege, data: EMPTY };
+const LENGTH_INVALID: DispatchResult = { cc: Cc.RequestLengthInvalid, data: EMPTY };
+const UNSPECIFIED: DispatchResult = { cc: Cc.Unspecified, data: EMPTY };
 
 export class CommandRegistry {
   readonly #table = new Map<number, Map<number, CommandSpec>>();
@@ -49,42 +53,59 @@ export class CommandRegistry {
     return this.#table.get(netFn & 0x3e)?.get(cmd);
   }
 
-  async dispatch(
+  /**
+   * Answers one request. A handler that answers at once (most do: they read or set state) is
+   * dispatched synchronously, so the common request costs no promise; one that waits on the machine
+   * returns a promise.
+   */
+  dispatch(
     netFn: number,
     cmd: number,
     data: Buffer,
     ctx: CommandContext,
     log: Logger,
-  ): Promise<DispatchResult> {
-    const res = await this.#dispatch(netFn, cmd, data, ctx, log);
-    if (this.observer !== undefined) {
-      const name = this.lookup(netFn, cmd)?.name ?? 'unknown';
-      this.observer({ netFn: netFn & 0x3e, cmd, name, cc: res.cc, inSession: ctx.session !== undefined });
-    }
-    return res;
+  ): DispatchResult | Promise<DispatchResult> {
+    const spec = this.lookup(netFn, cmd);
+    const res = this.#dispatch(spec, data, ctx, log);
+    if (this.observer === undefined) return res;
+    const observe = (r: DispatchResult): DispatchResult => {
+      const name = spec?.name ?? 'unknown';
+      this.observer?.({ netFn: netFn & 0x3e, cmd, name, cc: r.cc, inSession: ctx.session !== undefined });
+      return r;
+    };
+    return res instanceof Promise ? res.then(observe) : observe(res);
   }
 
-  async #dispatch(
-    netFn: number,
-    cmd: number,
+  #dispatch(
+    spec: CommandSpec | undefined,
     data: Buffer,
     ctx: CommandContext,
     log: Logger,
-  ): Promise<DispatchResult> {
-    const spec = this.lookup(netFn, cmd);
-    if (spec === undefined) return { cc: Cc.InvalidCommand, data: EMPTY };
+  ): DispatchResult | Promise<DispatchResult> {
+    if (spec === undefined) return INVALID_COMMAND;
     const privilege = ctx.session?.privilege ?? Priv.None;
     if (privilege < spec.minPriv) {
       // Outside a session nothing but the pre-session commands exists at all.
-      return { cc: ctx.session === undefined ? Cc.InvalidCommand : Cc.InsufficientPrivilege, data: EMPTY };
+      return ctx.session === undefined ? INVALID_COMMAND : INSUFFICIENT_PRIVILEGE;
     }
-    if (data.length < spec.minLen) return { cc: Cc.RequestLengthInvalid, data: EMPTY };
+    if (data.length < spec.minLen) return LENGTH_INVALID;
     try {
-      return { cc: Cc.Ok, data: await spec.handle(data, ctx) };
+      const out = spec.handle(data, ctx);
+      if (out instanceof Promise) {
+        return out.then(
+          (d) => ({ cc: Cc.Ok, data: d }),
+          (err) => failed(spec, err, log),
+        );
+      }
+      return { cc: Cc.Ok, data: out };
     } catch (err) {
-      if (err instanceof IpmiError) return { cc: err.cc, data: EMPTY };
-      log.warn(`${spec.name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      return { cc: Cc.Unspecified, data: EMPTY };
+      return failed(spec, err, log);
     }
   }
+}
+
+function failed(spec: CommandSpec, err: unknown, log: Logger): DispatchResult {
+  if (err instanceof IpmiError) return { cc: err.cc, data: EMPTY };
+  log.warn(`${spec.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  return UNSPECIFIED;
 }
