@@ -6,6 +6,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Lab, LabNode } from './lab.ts';
+import { nodeChanged } from './state/index.ts';
 
 const Faults = Type.Object(
   {
@@ -140,6 +141,7 @@ export function buildLabApi(lab: Lab): FastifyInstance {
         label: 'faults set',
         detail: JSON.stringify(f),
       });
+      nodeChanged(n);
       return nodeView(lab, n).faults;
     },
   );
@@ -151,6 +153,7 @@ export function buildLabApi(lab: Lab): FastifyInstance {
     n.bmc.state.quirks.bootDeviceNotPersistent = false;
     n.agentFaults = undefined;
     lab.trace.add({ at: Date.now(), node: n.name, kind: 'fault', label: 'faults cleared' });
+    nodeChanged(n);
     return nodeView(lab, n).faults;
   });
 

@@ -34,6 +34,7 @@ import {
 import { buildLabApi } from './api.ts';
 import { provisioningToLocal } from './real-ironic/index.ts';
 import { SimHost } from './sim-host.ts';
+import { LabState } from './state/index.ts';
 import { Trace } from './trace.ts';
 
 const log = createLogger('lab');
@@ -266,6 +267,11 @@ export class Lab {
         byMachine.set(machine, node);
       }
 
+      // The lab's own state: what the last run left is put back, changes are written through.
+      const labState = LabState.open(tempDir ? ':memory:' : join(stateDir, 'lab.sqlite'));
+      closers.push(async () => labState.close()); // runs before the machines are powered off
+      const comeBack = labState.attach(nodes);
+
       let ironic: MockIronic | undefined;
       if (o.mockIronic !== undefined) {
         const m = o.mockIronic;
@@ -304,6 +310,7 @@ export class Lab {
         closers.push(() => server.close());
         redfishUrl = server.url;
       }
+      await labState.powerOnRestored(comeBack);
       return new Lab({
         nodes,
         stateDir,

@@ -4,10 +4,17 @@
  * machine's own state (power, boot override) lives with the machine, never here.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../../../common/src/index.ts';
+import { ConfigError, DecodeError } from '../../../common/src/index.ts';
 import { Priv } from './commands/types.ts';
 import { DEFAULT_CIPHER_SUITES } from './crypto/cipher-suites.ts';
-import { createHardwareState, type HardwareState } from './model/state.ts';
+import {
+  assignChecked,
+  createHardwareState,
+  type HardwareSnapshot,
+  type HardwareState,
+  restoreHardwareState,
+  snapshotHardwareState,
+} from './model/state.ts';
 
 /** Privilege limit value meaning "no access" (Set User Access, table 22-?). */
 export const NO_ACCESS = 0x0f;
@@ -241,7 +248,9 @@ export function createBmcState(o: BmcStateOptions): BmcState {
       initiatorInfo: [0, 0, 0, 0, 0, 0, 0, 0, 0],
       initiatorMailbox: [],
     },
-    powerRestorePolicy: 0,
+    // "Restore previous", as server BMCs ship (Dell "AC Power Recovery: Last", HPE "Restore Last
+    // Power State"): a lab that restarts brings back the machines that were on.
+    powerRestorePolicy: 1,
     identifyUntil: 0,
     restartCause: 0,
     lastPowerOnByCommand: false,
@@ -258,4 +267,63 @@ export function createBmcState(o: BmcStateOptions): BmcState {
 export function findUserByName(state: BmcState, name: Buffer): UserRecord | undefined {
   const n = name.toString('latin1');
   return state.users.find((u) => u.enabled && u.name === n && (n !== '' || u.id === 1));
+}
+
+/**
+ * What of a BMC's state outlives a restart of the lab, as JSON-safe data: users (names,
+ * passwords, privileges, enabled), the boot option parameters, policies, restart cause, vendor
+ * quirks set as faults, and the hardware half (`HardwareSnapshot`; the SEL separately). Identity
+ * (GUIDs, profile), Kg and cipher suites come from the configuration every start; the 60 s boot
+ * flag timer and identify are volatile, as on a real BMC.
+ */
+export interface BmcSnapshot {
+  readonly users: readonly UserRecord[];
+  readonly boot: Omit<BootParams, 'flagsSetAt'>;
+  readonly powerRestorePolicy: number;
+  readonly restartCause: number;
+  readonly lastPowerOnByCommand: boolean;
+  readonly channelPrivilegeLimit: number;
+  readonly quirks: BmcState['quirks'];
+  readonly hw: HardwareSnapshot;
+}
+
+export function snapshotBmcState(s: BmcState): BmcSnapshot {
+  const { flagsSetAt: _volatile, ...boot } = s.boot;
+  return {
+    users: s.users.map((u) => ({ ...u })),
+    boot: {
+      ...boot,
+      flagsRest: [...boot.flagsRest],
+      initiatorInfo: [...boot.initiatorInfo],
+      initiatorMailbox: [...boot.initiatorMailbox],
+    },
+    powerRestorePolicy: s.powerRestorePolicy,
+    restartCause: s.restartCause,
+    lastPowerOnByCommand: s.lastPowerOnByCommand,
+    channelPrivilegeLimit: s.channelPrivilegeLimit,
+    quirks: { ...s.quirks },
+    hw: snapshotHardwareState(s.hw),
+  };
+}
+
+/** Puts a snapshot back into a freshly created state; a snapshot of the wrong shape is a DecodeError. */
+export function restoreBmcState(s: BmcState, snap: BmcSnapshot): void {
+  if (!Array.isArray(snap.users) || snap.users.length !== s.users.length)
+    throw new DecodeError('ERR_SNAPSHOT', `users: expected ${s.users.length} user slots`);
+  snap.users.forEach((u, i) => {
+    const user = s.users[i] as UserRecord;
+    if (u.id !== user.id) throw new DecodeError('ERR_SNAPSHOT', `users[${i}] has ID ${u.id}, not ${user.id}`);
+    assignChecked(user, u, `users[${i}]`);
+  });
+  assignChecked(s.boot, snap.boot, 'boot');
+  s.boot.flagsSetAt = undefined;
+  for (const k of [
+    'powerRestorePolicy',
+    'restartCause',
+    'lastPowerOnByCommand',
+    'channelPrivilegeLimit',
+  ] as const)
+    assignChecked(s, { [k]: snap[k] }, '');
+  assignChecked(s.quirks, snap.quirks, 'quirks');
+  restoreHardwareState(s.hw, snap.hw);
 }

@@ -25,6 +25,8 @@ export class VirtualDisk {
   constructor(
     readonly name: string,
     readonly sizeBytes: number,
+    /** Told after every write and erase (the lab persists what the disk holds). */
+    private readonly onChange?: () => void,
   ) {}
 
   contents(): DiskImage | undefined {
@@ -45,11 +47,19 @@ export class VirtualDisk {
     }
     this.#image = { bootable: true, acpi: true, ...image };
     this.#writes++;
+    this.onChange?.();
+  }
+
+  /** Puts back what a restarted lab's disk held, without counting a write. */
+  restore(image: DiskImage | undefined): void {
+    this.#image = image === undefined ? undefined : { ...image };
+    this.onChange?.();
   }
 
   /** Wipes the disk (Ironic clean steps `erase_devices_metadata` / `erase_devices`). */
   erase(): void {
     this.#image = undefined;
     this.#writes++;
+    this.onChange?.();
   }
 }

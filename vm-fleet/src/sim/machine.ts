@@ -40,7 +40,7 @@ import {
   type SoftOffResult,
 } from '../machine.ts';
 import { SimConsole } from './console.ts';
-import { VirtualDisk } from './disk.ts';
+import { type DiskImage, VirtualDisk } from './disk.ts';
 import type { SimBootNetwork, SimDhcpOffer } from './network.ts';
 import { DEFAULT_TIMINGS, SimClock, type SimTimings, seedFor } from './timing.ts';
 
@@ -83,6 +83,19 @@ export interface SimMachineOptions {
   readonly now?: () => number;
 }
 
+/**
+ * What of a sim machine outlives a restart of the lab, as JSON-safe data: whether it was on, its
+ * boot override (persistent, or one-time and not yet consumed), what its disks hold, and the device
+ * it last booted from.
+ */
+export interface SimMachineSnapshot {
+  readonly power: PowerState;
+  readonly override: BootOverride;
+  /** Each disk's contents by disk name (null = blank). */
+  readonly disks: Readonly<Record<string, DiskImage | null>>;
+  readonly lastBootDevice: BootDevice | null;
+}
+
 type DeviceResult = { booted: true } | { booted: false; reason: string; halt?: boolean } | { restart: true };
 
 class PoweredOff extends Error {}
@@ -103,6 +116,7 @@ export class SimMachine implements Machine {
   #acpi = false;
   #bootCount = 0;
   #ramdiskHook: SimMachineOptions['onRamdiskBoot'];
+  readonly #changeListeners = new Set<() => void>();
   /** The last network boot's kernel command line (status and tests). */
   lastRamdisk: RamdiskBoot | undefined;
   /** The device the last successful boot used. */
@@ -112,7 +126,7 @@ export class SimMachine implements Machine {
     this.#opts = opts;
     this.spec = opts.spec;
     this.id = opts.spec.name;
-    this.disks = opts.spec.disks.map((d) => new VirtualDisk(d.name, d.sizeBytes));
+    this.disks = opts.spec.disks.map((d) => new VirtualDisk(d.name, d.sizeBytes, () => this.#changed()));
     this.#ramdiskHook = opts.onRamdiskBoot;
     this.#timer = new PowerOnTimer(opts.now ?? (() => performance.now()));
     this.#clock = new SimClock(
@@ -178,6 +192,41 @@ export class SimMachine implements Machine {
 
   setBootOverride(override: BootOverride): void {
     this.#override = override;
+    this.#changed();
+  }
+
+  /** The state a restarted lab puts back (see `SimMachineSnapshot`). */
+  snapshot(): SimMachineSnapshot {
+    return {
+      power: this.powerState(),
+      override: { ...this.#override },
+      disks: Object.fromEntries(
+        this.disks.map((d) => {
+          const image = d.contents();
+          return [d.name, image === undefined ? null : { ...image }];
+        }),
+      ),
+      lastBootDevice: this.lastBootDevice ?? null,
+    };
+  }
+
+  /**
+   * Puts back a snapshot's boot override, disk contents and last boot device into a machine that
+   * is off. Power is not restored here: whether a machine that was on comes back on is its BMC's
+   * power restore policy, as after a real rack loses and regains AC power.
+   */
+  restore(snap: SimMachineSnapshot): void {
+    if (this.#state !== 'off') throw new Error(`${this.id}: restore needs the machine off`);
+    this.#override = { ...snap.override };
+    // By name: a disk the spec no longer has is dropped, a new one stays blank.
+    for (const d of this.disks) d.restore(snap.disks[d.name] ?? undefined);
+    this.lastBootDevice = snap.lastBootDevice ?? undefined;
+  }
+
+  /** Called whenever what `snapshot()` returns may have changed; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
   }
 
   poweredOnMs(): number {
@@ -215,6 +264,17 @@ export class SimMachine implements Machine {
     else this.#timer.off();
     this.serial.setPowered(state === 'on');
     this.#events.emit({ type: 'power', state, cause });
+    this.#changed();
+  }
+
+  #changed(): void {
+    for (const l of this.#changeListeners) {
+      try {
+        l();
+      } catch (e) {
+        log.warn('%s: change listener failed: %s', this.id, (e as Error).message);
+      }
+    }
   }
 
   #off(cause: PowerCause): void {
@@ -251,6 +311,7 @@ export class SimMachine implements Machine {
     if (overridden && !o.persistent) {
       this.#override = { ...NO_OVERRIDE, mode: o.mode };
       this.#events.emit({ type: 'boot-override-cleared', reason: 'consumed' });
+      this.#changed();
     }
     const firmware: Firmware = o.mode === 'uefi' ? 'uefi' : 'bios';
     const order = overridden
@@ -306,6 +367,7 @@ export class SimMachine implements Machine {
     this.#state = 'os';
     this.#acpi = image.acpi !== false;
     this.lastBootDevice = this.#trying;
+    this.#changed();
     this.#events.emit({ type: 'os-reached', os });
     return { booted: true };
   }
@@ -403,6 +465,7 @@ export class SimMachine implements Machine {
         this.serial.println('ramdisk: network up, starting agent');
         this.#step('ramdisk', boot.kernelArgs['ipa-api-url'] ?? boot.cmdline);
         this.lastBootDevice = this.#trying;
+        this.#changed();
         this.#callRamdiskHook(boot);
         this.#events.emit({ type: 'os-reached', os: 'ramdisk' });
         return { booted: true };

@@ -5,6 +5,7 @@
  *   record (table 32-1): record ID (2, LE) | record type | timestamp (4, LE, seconds)
  *     | generator ID (2) | EvM rev 04h | sensor type | sensor number | event dir/type | data 1-3
  */
+import { DecodeError } from '../../../../common/src/index.ts';
 import type { Reader } from '../wire/reader.ts';
 
 export const SEL_RECORD_LENGTH = 16;
@@ -160,4 +161,42 @@ export function clearSel(log: SelLog, now: number): void {
   log.entries = [];
   log.overflow = false;
   log.lastErase = now;
+}
+
+/** A SEL as JSON-safe data for the lab's store: each record as 32 hex digits. */
+export interface SelSnapshot {
+  readonly entries: readonly string[];
+  readonly nextId: number;
+  readonly overflow: boolean;
+  readonly lastAddition: number;
+  readonly lastErase: number;
+}
+
+export function snapshotSel(log: SelLog): SelSnapshot {
+  return {
+    entries: log.entries.map((e) => Buffer.from(e.bytes).toString('hex')),
+    nextId: log.nextId,
+    overflow: log.overflow,
+    lastAddition: log.lastAddition,
+    lastErase: log.lastErase,
+  };
+}
+
+/**
+ * Puts a snapshot's records back; the capacity stays the configured one (a log restored into a
+ * smaller capacity reads as full, and keeps every record it had).
+ */
+export function restoreSel(log: SelLog, snap: SelSnapshot): void {
+  const entries: SelEntry[] = [];
+  for (const hex of snap.entries) {
+    if (!/^[0-9a-f]{32}$/.test(hex))
+      throw new DecodeError('ERR_SNAPSHOT', `SEL record '${hex}' is not 16 bytes`);
+    const bytes = [...Buffer.from(hex, 'hex')];
+    entries.push({ id: (bytes[0] as number) | ((bytes[1] as number) << 8), bytes });
+  }
+  log.entries = entries;
+  log.nextId = snap.nextId;
+  log.overflow = snap.overflow;
+  log.lastAddition = snap.lastAddition;
+  log.lastErase = snap.lastErase;
 }

@@ -4,7 +4,7 @@
  * depends on the machine (the description comes from the machine's spec on first use).
  */
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../../../../common/src/index.ts';
+import { ConfigError, DecodeError } from '../../../../common/src/index.ts';
 import type { HardwareDescription } from './hardware.ts';
 import { createSelLog, type SelLog } from './sel.ts';
 import type { ThresholdSettings } from './sensors.ts';
@@ -154,4 +154,62 @@ export function createHardwareState(o: HardwareStateOptions): HardwareState {
       active: false,
     },
   };
+}
+
+/**
+ * The hardware state that outlives a BMC restart, as JSON-safe data: FRU writes (the image as
+ * hex), the SEL clock offset, sensor faults, thresholds set, LAN, SOL and DCMI settings. The SEL
+ * itself is kept apart (`snapshotSel`) because it is the one part that grows; the description is
+ * derived again from the machine's spec, and scan status and load are volatile as on a real BMC.
+ */
+export interface HardwareSnapshot {
+  readonly fru: string | null;
+  readonly selTimeOffset: number | null;
+  readonly sensorOverrides: Record<string, number>;
+  readonly thresholds: ThresholdSettings;
+  readonly lan: LanConfig;
+  readonly sol: SolConfig;
+  readonly dcmi: DcmiConfig;
+}
+
+export function snapshotHardwareState(hw: HardwareState): HardwareSnapshot {
+  return {
+    fru: hw.fru === undefined ? null : Buffer.from(hw.fru).toString('hex'),
+    selTimeOffset: hw.selTimeOffset ?? null,
+    sensorOverrides: { ...hw.sensorOverrides },
+    thresholds: structuredClone(hw.thresholds),
+    lan: { ...hw.lan, cipherPrivileges: [...hw.lan.cipherPrivileges] },
+    sol: { ...hw.sol },
+    dcmi: { ...hw.dcmi },
+  };
+}
+
+/** Copies only the keys the default has, each of the default's type: an old or foreign snapshot cannot inject fields. */
+export function assignChecked<T extends object>(target: T, from: unknown, what: string): void {
+  if (typeof from !== 'object' || from === null)
+    throw new DecodeError('ERR_SNAPSHOT', `${what} is not an object`);
+  const src = from as Record<string, unknown>;
+  const dst = target as Record<string, unknown>;
+  for (const k of Object.keys(dst)) {
+    if (!(k in src)) continue; // a field added since the snapshot was taken keeps its default
+    const v = src[k];
+    const d = dst[k];
+    if (Array.isArray(d) ? !Array.isArray(v) : typeof v !== typeof d)
+      throw new DecodeError('ERR_SNAPSHOT', `${what}.${k} has the wrong type`);
+    dst[k] = Array.isArray(v) ? [...v] : v;
+  }
+}
+
+export function restoreHardwareState(hw: HardwareState, snap: HardwareSnapshot): void {
+  if (snap.fru !== null) {
+    if (typeof snap.fru !== 'string' || !/^([0-9a-f]{2})*$/.test(snap.fru))
+      throw new DecodeError('ERR_SNAPSHOT', 'hw.fru is not hex');
+    hw.fru = [...Buffer.from(snap.fru, 'hex')];
+  }
+  if (snap.selTimeOffset !== null) hw.selTimeOffset = Number(snap.selTimeOffset);
+  hw.sensorOverrides = { ...snap.sensorOverrides };
+  hw.thresholds = structuredClone(snap.thresholds ?? {});
+  assignChecked(hw.lan, snap.lan, 'hw.lan');
+  assignChecked(hw.sol, snap.sol, 'hw.sol');
+  assignChecked(hw.dcmi, snap.dcmi, 'hw.dcmi');
 }
