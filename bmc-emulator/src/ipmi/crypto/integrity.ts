@@ -5,11 +5,12 @@
 import type { IntegrityCodec } from '../wire/session20.ts';
 import { IntegrityAlg } from './cipher-suites.ts';
 import { hmacWith } from './hmac.ts';
+import { HmacSha1 } from './hmac-sha1.ts';
 
 export function integrityCodec(alg: number, k1: Buffer): IntegrityCodec | undefined {
   if (alg === IntegrityAlg.HmacSha1_96) {
-    const mac = hmacWith('sha1', k1);
-    return { authCodeLength: 12, sign: (d) => mac(d).subarray(0, 12) };
+    const hmac = new HmacSha1(k1);
+    return { authCodeLength: 12, sign: (d) => hmac.mac(d, 12) };
   }
   if (alg === IntegrityAlg.HmacSha256_128) {
     const mac = hmacWith('sha256', k1);
