@@ -22,7 +22,9 @@ export interface MockIronicOptions {
   /** `ipa-api-url` given to the agent; defaults to this server's URL. */
   apiUrl?: string;
   /** Overrides of the conductor options (intervals in seconds, as in ironic.conf). */
-  conductor?: Partial<Omit<ConductorConfig, 'bootFiles' | 'timers'>>;
+  conductor?: Partial<Omit<ConductorConfig, 'bootFiles' | 'timers' | 'ipmi'>> & {
+    ipmi?: Partial<ConductorConfig['ipmi']>;
+  };
   timers?: Timers;
 }
 

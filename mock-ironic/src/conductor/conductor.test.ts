@@ -202,6 +202,15 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
       'power status', // and waits for it
     ];
     expect(deployCmds).toMatch(new RegExp(`^${expected.join(' \\| ')}$`));
+    // The counters a benchmark reads agree with the calls made.
+    const stats = ironic.conductor.stats();
+    expect(stats.ipmi.runs).toBe(cmds().length);
+    expect(stats.ipmi.failures).toBe(0);
+    expect(stats.ipmi.bySubcommand['mc info']).toBe(1);
+    expect(stats.ipmi.bySubcommand['chassis bootdev disk options=persistent']).toBe(2);
+    expect(stats.ipmi.throttleMs).toBeGreaterThan(0);
+    expect(stats.heartbeats.processed).toBeGreaterThanOrEqual(2);
+    expect(stats.agentCommands).toBeGreaterThanOrEqual(4);
     expect(agents[1]!.received).toEqual([
       'deploy.get_deploy_steps',
       'deploy.execute_deploy_step',

@@ -18,7 +18,7 @@ import {
   removeNodeConfig,
   writeRamdiskBootFiles,
 } from './boot-files.ts';
-import { type IpmiDriverInfo, IpmiTool, parseIpmiDriverInfo } from './ipmitool.ts';
+import { type IpmiDriverInfo, type IpmiStats, IpmiTool, parseIpmiDriverInfo } from './ipmitool.ts';
 import { parseRedfishDriverInfo, RedfishClient, type RedfishDriverInfo } from './redfish.ts';
 import { realTimers, type Timers } from './timers.ts';
 
@@ -45,6 +45,8 @@ export interface ConductorConfig {
   inspectWaitTimeout: number;
   /** ironic-inspector's URL (`[inspector]endpoint_override`); the mock serves /v1/continue itself by default. */
   inspectorUrl?: string;
+  /** ironic-inspector's `[DEFAULT]timeout` (s): how long the built-in inspector waits for the ramdisk's data. */
+  inspectorTimeout: number;
   /** `[conductor]power_state_change_timeout` (s). */
   powerStateChangeTimeout: number;
   /** `[conductor]automated_clean`. */
@@ -68,6 +70,7 @@ export const defaultConductorConfig = (bootFiles: BootFilesConfig): ConductorCon
   deployCallbackTimeout: 1800,
   cleanCallbackTimeout: 1800,
   inspectWaitTimeout: 1800,
+  inspectorTimeout: 3600,
   powerStateChangeTimeout: 30,
   automatedClean: true,
   postDeployGetPowerStateRetries: 6,
@@ -92,6 +95,21 @@ const OOB_DEPLOY_STEPS: Step[] = [
   { interface: 'deploy', step: 'switch_to_tenant_network', priority: 30, args: {} },
   { interface: 'deploy', step: 'boot_instance', priority: 20, args: {} },
 ];
+
+/** What the conductor did, for benchmarks (`bmlab ironic serve --stats-file`). */
+export interface ConductorStats {
+  ipmi: IpmiStats;
+  heartbeats: {
+    /** Accepted by the API (valid token and version). */
+    received: number;
+    /** Taken up by the conductor (the node was in a state that acts on heartbeats and not locked). */
+    processed: number;
+    /** Skipped because an action held the node's lock; the next heartbeat retries (agent_base.heartbeat). */
+    skippedLocked: number;
+  };
+  /** Commands sent to agents. */
+  agentCommands: number;
+}
 
 /** A step outcome: finished, or waiting for the agent's next heartbeat. */
 type StepResult = 'done' | 'wait';
@@ -123,6 +141,8 @@ export class Conductor {
   readonly #syncFailures = new Map<string, number>();
   #stopPeriodics: (() => void)[] = [];
   #stopped = false;
+  readonly #heartbeats = { received: 0, processed: 0, skippedLocked: 0 };
+  #agentCommands = 0;
 
   constructor(store: IronicStore, cfg: ConductorConfig) {
     this.#store = store;
@@ -145,6 +165,14 @@ export class Conductor {
 
   get config(): Readonly<ConductorConfig> {
     return this.#cfg;
+  }
+
+  stats(): ConductorStats {
+    return {
+      ipmi: structuredClone(this.ipmi.stats),
+      heartbeats: { ...this.#heartbeats },
+      agentCommands: this.#agentCommands,
+    };
   }
 
   /**
@@ -989,6 +1017,7 @@ export class Conductor {
     const url = node.driver_internal_info['agent_url'];
     if (typeof url !== 'string') throw new Error(`Agent URL is not known for node ${uuid}`);
     const token = node.driver_internal_info['agent_secret_token'];
+    this.#agentCommands++;
     const res = await this.#agent.command(
       url,
       typeof token === 'string' ? token : undefined,
@@ -1039,6 +1068,7 @@ export class Conductor {
     if (body.agent_token === undefined || typeof known !== 'string' || known !== body.agent_token) {
       throw ApiError.badRequest('Invalid or missing agent token received.');
     }
+    this.#heartbeats.received++;
     if (!(HEARTBEAT_ALLOWED as readonly string[]).includes(node.provision_state)) {
       log.warn(
         'Heartbeat from node %s in unsupported provision state %s, not taking any action.',
@@ -1050,8 +1080,10 @@ export class Conductor {
     if (this.#tasks.has(uuid)) {
       // task.upgrade_lock(retry=False) failed: skip, the next heartbeat retries.
       log.debug('Node %s is currently locked, skipping heartbeat processing', uuid);
+      this.#heartbeats.skippedLocked++;
       return;
     }
+    this.#heartbeats.processed++;
     this.#spawn(uuid, 'heartbeat', () => this.#processHeartbeat(uuid, body));
   }
 
@@ -1458,6 +1490,27 @@ export class Conductor {
       delete n.driver_internal_info['inspection_data_received'];
       this.#applyEvent(n, 'done');
       n.inspection_finished_at = this.#nowIso();
+    });
+  }
+
+  get inspectorTimeout(): number {
+    return this.#cfg.inspectorTimeout;
+  }
+
+  /**
+   * inspector.py `_check_status` when inspector reports an error: the same clean-up as a finished
+   * inspection (power off, ramdisk boot files removed), then `inspect failed` with inspector's error.
+   */
+  failInspection(uuid: string, error: string): void {
+    const node = this.#store.getNode(uuid);
+    if (node?.provision_state !== S.INSPECTWAIT || this.#tasks.has(uuid)) return;
+    this.#spawn(uuid, 'inspection failed', async () => {
+      await this.powerAction(uuid, PowerState.OFF).catch(() => undefined);
+      await removeBootFiles(this.#cfg.bootFiles, uuid, this.#macs(uuid)).catch(() => undefined);
+      this.#update(uuid, (n) => {
+        n.last_error = `ironic-inspector inspection failed: ${error}`;
+        this.#applyEvent(n, 'fail');
+      });
     });
   }
 

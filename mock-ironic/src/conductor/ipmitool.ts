@@ -1,7 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { createLogger } from '../../../common/src/index.ts';
 import { ApiError } from '../api/errors.ts';
 import { PowerState } from '../states.ts';
@@ -113,6 +113,23 @@ export interface IpmiCall {
   ok: boolean;
 }
 
+/** Where the conductor's IPMI time went, for benchmarks: process runs and the waits between them. */
+export interface IpmiStats {
+  /** ipmitool processes run (retries included). */
+  runs: number;
+  /** Runs that failed (non-zero exit or timeout); each is retried until command_retry_timeout. */
+  failures: number;
+  /** Wall time inside ipmitool processes, summed over runs (ms). */
+  execMs: number;
+  /** Time commands waited for min_command_interval since the previous command to the same address (ms). */
+  throttleMs: number;
+  /** Runs per subcommand (`power status`, `chassis bootdev pxe`, ...). */
+  bySubcommand: Record<string, number>;
+}
+
+/** The last calls kept for inspection (tests); older ones are dropped so a long-running mock stays flat. */
+const KEEP_CALLS = 1000;
+
 export class IpmiFailure extends Error {
   readonly command: string;
   constructor(command: string, message: string, options?: { cause?: unknown }) {
@@ -139,7 +156,9 @@ const BOOT_DEVICE_MAP: Record<string, string> = {
 export class IpmiTool {
   readonly #cfg: IpmiToolConfig;
   readonly #lastCommand = new Map<string, number>();
+  /** The most recent calls (at most KEEP_CALLS), oldest first. */
   readonly calls: IpmiCall[] = [];
+  readonly stats: IpmiStats = { runs: 0, failures: 0, execMs: 0, throttleMs: 0, bySubcommand: {} };
   #tmpDir: Promise<string> | undefined;
 
   constructor(cfg: IpmiToolConfig) {
@@ -163,7 +182,10 @@ export class IpmiTool {
     for (;;) {
       tries -= 1;
       const wait = intervalMs - (timers.now() - (this.#lastCommand.get(info.address) ?? 0));
-      if (wait > 0) await timers.sleep(wait);
+      if (wait > 0) {
+        this.stats.throttleMs += wait;
+        await timers.sleep(wait);
+      }
       try {
         return await this.#execOnce(info, command);
       } catch (err) {
@@ -188,15 +210,32 @@ export class IpmiTool {
     const t0 = performance.now();
     let ok = false;
     try {
-      const res = await execa(this.#cfg.binary ?? 'ipmitool', argv, {
-        timeout: this.#cfg.processTimeoutMs ?? 60_000,
-        reject: true,
-        stdin: 'ignore',
+      // execFile, not a richer process wrapper: one run per IPMI command adds up (a 100-node flow
+      // runs thousands), and the parent's CPU per spawn is what limits a busy conductor.
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(
+          this.#cfg.binary ?? 'ipmitool',
+          argv,
+          { timeout: this.#cfg.processTimeoutMs ?? 60_000, killSignal: 'SIGKILL', encoding: 'utf8' },
+          (err, out, stderr) => {
+            if (err) {
+              const detail = stderr.trim() || err.message;
+              reject(new Error(`ipmitool ${command}: ${detail}`, { cause: err }));
+            } else resolve(out.replace(/\n$/, ''));
+          },
+        ).stdin?.end();
       });
       ok = true;
-      return res.stdout;
+      return stdout;
     } finally {
-      this.calls.push({ address: info.address, argv, startedAt, ms: performance.now() - t0, ok });
+      const ms = performance.now() - t0;
+      const st = this.stats;
+      st.runs++;
+      st.execMs += ms;
+      if (!ok) st.failures++;
+      st.bySubcommand[command] = (st.bySubcommand[command] ?? 0) + 1;
+      this.calls.push({ address: info.address, argv, startedAt, ms, ok });
+      if (this.calls.length > KEEP_CALLS) this.calls.splice(0, this.calls.length - KEEP_CALLS);
       await rm(pwFile, { force: true });
     }
   }
