@@ -151,6 +151,39 @@ describe('sensors', () => {
   });
 });
 
+describe('Set Sensor Thresholds (section 35.8)', () => {
+  // Sensor numbers: 1 CPU Temp (upper thresholds, 0-127 degC), 3 Fan1 (lower), 7 12V (fixed).
+  const set = (r: ReturnType<typeof rig>, sensor: number, mask: number, values: number[]) =>
+    r.call(NetFn.SensorEvent, 0x26, sensor, mask, ...values);
+
+  it('sets what the SDR marks settable; Get Sensor Thresholds and the readings follow', async () => {
+    const r = rig();
+    await r.machine.powerOn();
+    expect((await set(r, 1, 0x08, [0, 0, 0, 30, 0, 0])).cc).toBe(Cc.Ok); // unc only
+    expect([...(await r.call(NetFn.SensorEvent, 0x27, 1)).data]).toEqual([0x38, 0, 0, 0, 30, 90, 95]);
+    expect(r.state.hw.thresholds).toEqual({ 'CPU Temp': { unc: 30 } });
+    // The reading (about 45 degC) is now above UNC: status bit 3, and one SEL event whose
+    // byte 3 is the new threshold (table 29-6).
+    expect(((await r.call(NetFn.SensorEvent, 0x2d, 1)).data[2] as number) & 0x3f).toBe(0x08);
+    const crossing = r.sel().filter((e) => e?.eventType === 0x01);
+    expect(crossing.map((e) => [e?.data[0], e?.data[2], e?.deassertion])).toEqual([[0x57, 30, false]]);
+    expect((await set(r, 3, 0x07, [9, 6, 4, 0, 0, 0])).cc).toBe(Cc.Ok);
+    expect([...(await r.call(NetFn.SensorEvent, 0x27, 3)).data]).toEqual([0x07, 9, 6, 4, 0, 0, 0]);
+  });
+
+  it('refuses with CCh: a threshold not settable, reserved mask bits, beyond the sensor range', async () => {
+    const r = rig();
+    expect((await set(r, 7, 0x08, [0, 0, 0, 210, 0, 0])).cc).toBe(Cc.InvalidDataField); // 12V: fixed
+    expect((await set(r, 1, 0x01, [10, 0, 0, 0, 0, 0])).cc).toBe(Cc.InvalidDataField); // no LNC on CPU Temp
+    expect((await set(r, 1, 0x48, [0, 0, 0, 80, 0, 0])).cc).toBe(Cc.InvalidDataField); // reserved bit 6
+    expect((await set(r, 1, 0x20, [0, 0, 0, 0, 0, 128])).cc).toBe(Cc.InvalidDataField); // > 127 degC
+    expect((await set(r, 1, 0x20, [0, 0, 0, 0, 0, 127])).cc).toBe(Cc.Ok);
+    expect((await r.call(NetFn.SensorEvent, 0x26, 1, 0x20, 0, 0)).cc).toBe(Cc.RequestLengthInvalid);
+    expect((await set(r, 20, 0x01, [0, 0, 0, 0, 0, 0])).cc).toBe(Cc.IllegalForSensorOrRecord); // discrete
+    expect(r.state.hw.thresholds).toEqual({ 'CPU Temp': { unr: 127 } });
+  });
+});
+
 describe('SEL', () => {
   it('logs power, restart, boot and boot-device-change events from the machine and chassis commands', async () => {
     const r = rig();
