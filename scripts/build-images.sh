@@ -25,7 +25,7 @@ for arg in "$@"; do
   esac
 done
 # Bump when the images' layout changes, so older caches are rebuilt.
-format=3
+format=4
 if [[ $force -eq 0 && -f "$out/manifest.json" ]] && grep -q "\"format\": $format," "$out/manifest.json"; then
   echo "build-images: $out is up to date (use --force to rebuild)" >&2
   exit 0
@@ -84,6 +84,8 @@ case "$1" in
     ip addr flush dev "$interface"
     ip addr add "$ip/${mask:-24}" dev "$interface"
     for r in $router; do ip route add default via "$r" dev "$interface"; echo "$r" > /tmp/router; break; done
+    # The boot file URL (BOOTP file field or option 67) names the lab's HTTP server.
+    for f in $boot_file $bootfile; do echo "$f" > /tmp/bootfile; break; done
     echo "$ip" > /tmp/ip ;;
 esac
 SH
@@ -91,9 +93,12 @@ SH
   cat > "$ir/init" <<'SH'
 #!/bin/sh
 # bmlab guest init. Kernel command line:
-#   bmlab.url=URL     the lab's HTTP base (default http://<DHCP router>:8080)
-#   bmlab.id=ID       node id reported when phoning home
-#   bmlab.deploy=URL  agent role: write this image to /dev/vda at once, then power off
+#   bmlab.url=URL          the lab's HTTP base (default: the origin of the DHCP boot file URL,
+#                          else http://<DHCP router>:8080)
+#   bmlab.id=ID            node id reported when phoning home
+#   bmlab.deploy=URL       agent role: write this image to /dev/vda at once, then power off
+#   bmlab.image_bytes=N    deployed role: how many bytes of /dev/vda the image is (its sha256 is
+#                          printed on the marker line, so the console says which image booted)
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -105,19 +110,28 @@ for arg in $(cat /proc/cmdline); do
     bmlab.url=*) URL=${arg#bmlab.url=} ;;
     bmlab.id=*) ID=${arg#bmlab.id=} ;;
     bmlab.deploy=*) DEPLOY=${arg#bmlab.deploy=} ;;
+    bmlab.image_bytes=*) IMAGE_BYTES=${arg#bmlab.image_bytes=} ;;
   esac
 done
 # busybox acpid exits silently when /var/log or /var/run is missing (both exist in this image)
 acpid -l /var/log/acpid.log -p /var/run/acpid.pid
-[ "$role" = deployed ] && echo "DEPLOYED-IMAGE-BOOTED id=${ID:-unknown}"
+if [ "$role" = deployed ]; then
+  SUM=
+  [ -n "$IMAGE_BYTES" ] && SUM=" sha256=$(head -c "$IMAGE_BYTES" /dev/vda | sha256sum | cut -d' ' -f1)"
+  echo "DEPLOYED-IMAGE-BOOTED id=${ID:-unknown}$SUM"
+fi
 echo "bmlab: $role ramdisk up"
 i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 ip link set lo up; ip link set eth0 up
 udhcpc -i eth0 -s /etc/udhcpc.script -n -q -t 10 -T 1 >/dev/null 2>&1
+[ -z "$URL" ] && URL=$(sed -nE 's#^(https?://[^/]+)/.*#\1#p' /tmp/bootfile 2>/dev/null)
 [ -z "$URL" ] && URL="http://$(cat /tmp/router 2>/dev/null):8080"
 MAC=$(cat /sys/class/net/eth0/address)
 IP=$(cat /tmp/ip 2>/dev/null)
-home() { wget -q -O /dev/null "$URL/phonehome?role=$role&id=${ID:-}&mac=$MAC&ip=$IP&uptime=$(cut -d' ' -f1 /proc/uptime)&$1"; }
+home() { # query [wget options]
+  q=$1; shift
+  wget -q -O /dev/null "$@" "$URL/phonehome?role=$role&id=${ID:-}&mac=$MAC&ip=$IP&uptime=$(cut -d' ' -f1 /proc/uptime)&$q"
+}
 # Writes an image to the first disk: the real `dd` behind the agent's write_image.
 write_image() {
   echo "bmlab: writing $1 to /dev/vda"
@@ -126,11 +140,41 @@ write_image() {
   echo "bmlab: write finished rc=$rc"
   home "event=written&rc=$rc"
 }
-# The first call carries what in-band inspection needs from the real (virtual) hardware.
-CPUS=$(grep -c ^processor /proc/cpuinfo)
-MEM_KB=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-DISK_BYTES=$(( $(cat /sys/block/vda/size 2>/dev/null || echo 0) * 512 ))
-home "event=up&cpus=$CPUS&mem_kb=$MEM_KB&disk_bytes=$DISK_BYTES" && echo "bmlab: phoned home to $URL"
+# What in-band inspection needs, measured here from /proc, /sys and the SMBIOS tables, one
+# `key=value` per line; the lab's agent turns it into IPA's inventory. The kernel command line goes
+# with it: it holds what the provisioning system told the ramdisk (ipa-api-url, BOOTIF, ...).
+report() {
+  echo "cmdline=$(cat /proc/cmdline)"
+  echo "arch=$(uname -m)"
+  echo "cpu_count=$(grep -c ^processor /proc/cpuinfo)"
+  sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1 | sed 's/^/cpu_model=/'
+  sed -n 's/^cpu MHz[[:space:]]*: //p' /proc/cpuinfo | head -1 | sed 's/^/cpu_mhz=/'
+  sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo | head -1 | sed 's/^/cpu_flags=/'
+  echo "cpu_sockets=$(sed -n 's/^physical id[[:space:]]*: //p' /proc/cpuinfo | sort -u | wc -l)"
+  echo "mem_total_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
+  # SMBIOS type 17 (Memory Device): size at offset 0Ch, MB unless bit 15 says KB; 7FFFh = see the
+  # extended size at 1Ch (SMBIOS 3.x, DSP0134 table 75). This is what dmidecode, and so IPA, reads.
+  for e in /sys/firmware/dmi/entries/17-*; do
+    [ -f "$e/raw" ] || continue
+    sz=$(od -An -tu2 -j12 -N2 "$e/raw" | tr -d ' ')
+    if [ "$sz" = 32767 ]; then sz=$(od -An -tu4 -j28 -N4 "$e/raw" | tr -d ' ')
+    elif [ "$sz" -ge 32768 ] 2>/dev/null; then sz=$(( (sz - 32768) / 1024 )); fi
+    [ "$sz" = 65535 ] || echo "dimm_mb=$sz"
+  done
+  for d in /sys/block/*; do
+    n=${d##*/}
+    case "$n" in loop*|ram*|sr*) continue ;; esac
+    echo "disk=$n $(( $(cat "$d/size") * 512 )) $(cat "$d/queue/rotational") $(cat "$d/serial" 2>/dev/null)"
+  done
+  for i in /sys/class/net/*; do
+    n=${i##*/}
+    [ "$n" = lo ] && continue
+    a=$(ip -4 -o addr show dev "$n" | sed -n 's#.* inet \([0-9.]*\)/.*#\1#p' | head -1)
+    echo "nic=$n $(cat "$i/address") $(cat "$i/carrier" 2>/dev/null || echo 0) $a"
+  done
+}
+report > /tmp/inventory 2>/dev/null
+home "event=up" --post-file=/tmp/inventory && echo "bmlab: phoned home to $URL"
 if [ "$role" = agent ] && [ -n "$DEPLOY" ]; then
   write_image "$DEPLOY"
   poweroff -f
@@ -168,7 +212,7 @@ TIMEOUT 0
 LABEL deployed
   LINUX /vmlinuz
   INITRD /initrd.gz
-  APPEND console=ttyS0 no_timer_check bmlab.id=deployed
+  APPEND console=ttyS0 no_timer_check bmlab.id=deployed bmlab.image_bytes=25165824
 CFG
 mcopy -i "$part" "$work/vmlinuz" ::/vmlinuz
 mcopy -i "$part" "$work/initrd-deployed.gz" ::/initrd.gz

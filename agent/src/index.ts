@@ -19,4 +19,11 @@ export {
 export type { ImageOptions } from './image.ts';
 export { collectInspectionData, guessRootDisk, type InspectionData } from './inspect.ts';
 export { HeartbeatError, IronicClient, type LookupResponse } from './ironic-client.ts';
-export { RelayHost, type RelayHostOptions, relayDevice } from './relay-host.ts';
+export {
+  type GuestReport,
+  inventoryFromGuestReport,
+  parseGuestReport,
+  RelayHost,
+  type RelayHostOptions,
+  relayDevice,
+} from './relay-host.ts';

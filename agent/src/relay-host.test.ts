@@ -10,10 +10,24 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from './agent.ts';
 import type { CommandResultJson } from './commands.ts';
-import { RelayHost } from './relay-host.ts';
+import { inventoryFromGuestReport, parseGuestReport, RelayHost } from './relay-host.ts';
 import { IronicStub, serveImage } from './testing.ts';
 
 const mac = '52:54:00:00:00:09';
+
+/** What the relay of scripts/build-images.sh sends with `event=up`, as a 2-vCPU, 2 GiB guest reported it. */
+const REPORT = `cmdline=console=ttyS0 ipa-api-url=http://127.0.0.1:6385 BOOTIF=01-52-54-00-00-00-09
+arch=x86_64
+cpu_count=2
+cpu_model=QEMU Virtual CPU version 2.5+
+cpu_mhz=2599.998
+cpu_flags=fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm nopl cpuid pni cx16 hypervisor lahf_lm
+cpu_sockets=1
+mem_total_kb=2011480
+dimm_mb=2048
+disk=vda 8589934592 1 n9-disk0
+nic=eth0 52:54:00:00:00:09 1 10.0.2.15
+`;
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -88,6 +102,39 @@ function guest(lab: string) {
   return state;
 }
 
+describe('the guest report', () => {
+  it('becomes IPA inventory from what the guest measured', () => {
+    const r = parseGuestReport(REPORT);
+    expect(r.cmdline).toContain('ipa-api-url=http://127.0.0.1:6385');
+    const inv = inventoryFromGuestReport(r, { hostname: 'n9', bmcAddress: '127.0.0.1' });
+    expect(inv.cpu).toMatchObject({
+      count: 2,
+      architecture: 'x86_64',
+      model_name: 'QEMU Virtual CPU version 2.5+',
+    });
+    expect(inv.cpu.flags).toContain('lm');
+    expect(inv.memory).toEqual({ total: 2011480 * 1024, physical_mb: 2048 });
+    expect(inv.disks).toEqual([
+      expect.objectContaining({ name: '/dev/vda', size: 8589934592, rotational: true, serial: 'n9-disk0' }),
+    ]);
+    expect(inv.interfaces).toEqual([
+      expect.objectContaining({
+        name: 'eth0',
+        mac_address: mac,
+        has_carrier: true,
+        ipv4_address: '10.0.2.15',
+      }),
+    ]);
+    expect(inv.bmc_address).toBe('127.0.0.1');
+  });
+
+  it('without SMBIOS memory devices, physical_mb comes from MemTotal', () => {
+    const inv = inventoryFromGuestReport(parseGuestReport('mem_total_kb=524288\n'), { hostname: 'x' });
+    expect(inv.memory.physical_mb).toBe(512);
+    expect(inv.disks).toEqual([]);
+  });
+});
+
 describe('RelayHost', () => {
   it('write_image goes through the guest dd; power_off halts the guest', async () => {
     const ironic = await new IronicStub({ macs: [mac] }).start();
@@ -107,6 +154,7 @@ describe('RelayHost', () => {
         nics: [{ mac }],
         disks: [{ name: 'vda', sizeBytes: 8 * 1024 ** 3 }],
       },
+      report: parseGuestReport(REPORT),
       imageBaseUrl: `${lab}/relay-image`,
     });
     const vm = guest(lab);
@@ -168,6 +216,7 @@ describe('RelayHost', () => {
         nics: [{ mac }],
         disks: [{ name: 'vda', sizeBytes: 1024 ** 3 }],
       },
+      report: parseGuestReport(REPORT),
       imageBaseUrl: `${lab}/no-such-route`,
     });
     guest(lab);

@@ -3,30 +3,161 @@
  * (`scripts/build-images.sh`, initrd-agent.gz). The relay is a busybox loop that
  *   - polls `GET {lab}/relay?id=&mac=` every 2 s and runs one command per answer:
  *     `write <url>` (`wget -O - url | dd of=/dev/vda bs=1M conv=fsync`), `poweroff`, `reboot`;
- *   - reports `GET {lab}/phonehome?role=agent&id=&mac=&ip=&uptime=&event=up|written&rc=<dd exit code>`.
+ *   - reports `POST {lab}/phonehome?role=agent&id=&mac=&ip=&uptime=&event=up` with what it measured
+ *     inside the guest (`parseGuestReport`), and `GET ...&event=written&rc=<dd exit code>` after a write.
  * The lab's HTTP server routes those requests here (`nextCommand`, `openImage`, `phoneHome`), so the
  * bytes really go through the guest's `dd` onto its virtio disk and the guest really powers off.
  *
+ * The inventory is the guest's own measurement (CPUs from /proc/cpuinfo, memory from /proc/meminfo and
+ * the SMBIOS memory devices, disks from /sys/block, NICs from /sys/class/net), never the lab's spec.
  * What the relay cannot do, this host does not fake: it cannot read the disk back, so `readDisk` and
  * `diskChecksum` answer from the bytes this host streamed to the guest (and say so in their errors
  * beyond that); erasing writes zeros from the start of the disk through the same `dd`.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  type AgentHost,
-  type EraseMode,
-  type HostInventory,
-  type HostSpec,
-  inventoryFromSpec,
-} from './host.ts';
+import type { AgentHost, EraseMode, HostInventory, HostSpec, InventoryDisk } from './host.ts';
 
 /** The relay's `dd` always targets the first virtio disk. */
 export const relayDevice = '/dev/vda';
 /** A metadata erase zeroes the partition table area at the head of the disk. */
 const metadataSpan = 1024 * 1024;
 
+/** What the in-guest relay measured and sent with its first phone-home (scripts/build-images.sh `report`). */
+export interface GuestReport {
+  readonly cmdline: string;
+  readonly arch: string;
+  readonly cpu: {
+    readonly count: number;
+    readonly model: string;
+    readonly mhz: string;
+    readonly flags: readonly string[];
+    readonly sockets: number;
+  };
+  readonly memTotalKiB: number;
+  /** One entry per SMBIOS memory device (type 17), in MiB. */
+  readonly dimmsMiB: readonly number[];
+  readonly disks: readonly {
+    readonly name: string;
+    readonly bytes: number;
+    readonly rotational: boolean;
+    readonly serial: string | null;
+  }[];
+  readonly nics: readonly {
+    readonly name: string;
+    readonly mac: string;
+    readonly carrier: boolean;
+    readonly ipv4: string | null;
+  }[];
+}
+
+/** Parses the relay's `key=value` report; unknown keys are ignored, missing ones read as empty. */
+export function parseGuestReport(text: string): GuestReport {
+  const one = new Map<string, string>();
+  const many = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    const k = line.slice(0, eq);
+    const v = line.slice(eq + 1).trim();
+    if (!one.has(k)) one.set(k, v);
+    many.set(k, [...(many.get(k) ?? []), v]);
+  }
+  const num = (k: string): number => {
+    const n = Number(one.get(k));
+    return Number.isFinite(n) ? n : 0;
+  };
+  return {
+    cmdline: one.get('cmdline') ?? '',
+    arch: one.get('arch') ?? '',
+    cpu: {
+      count: num('cpu_count'),
+      model: one.get('cpu_model') ?? '',
+      mhz: one.get('cpu_mhz') ?? '',
+      flags: (one.get('cpu_flags') ?? '').split(/\s+/).filter(Boolean),
+      sockets: Math.max(1, num('cpu_sockets')),
+    },
+    memTotalKiB: num('mem_total_kb'),
+    dimmsMiB: (many.get('dimm_mb') ?? []).map(Number).filter((n) => Number.isFinite(n) && n > 0),
+    disks: (many.get('disk') ?? []).flatMap((v) => {
+      const [name, bytes, rot, ...serial] = v.split(/\s+/);
+      if (name === undefined || bytes === undefined) return [];
+      return [{ name, bytes: Number(bytes), rotational: rot === '1', serial: serial.join(' ') || null }];
+    }),
+    nics: (many.get('nic') ?? []).flatMap((v) => {
+      const [name, mac, carrier, ipv4] = v.split(/\s+/);
+      if (name === undefined || mac === undefined) return [];
+      return [{ name, mac: mac.toLowerCase(), carrier: carrier === '1', ipv4: ipv4 || null }];
+    }),
+  };
+}
+
+/** IPA's inventory from the guest's measurements (`bmcAddress` is the one fact the guest cannot see). */
+export function inventoryFromGuestReport(
+  r: GuestReport,
+  extra: { readonly hostname: string; readonly bmcAddress?: string },
+): HostInventory {
+  const physicalMb =
+    r.dimmsMiB.length > 0 ? r.dimmsMiB.reduce((a, b) => a + b, 0) : Math.round(r.memTotalKiB / 1024);
+  return {
+    interfaces: r.nics.map((n) => ({
+      name: n.name,
+      mac_address: n.mac,
+      ipv4_address: n.ipv4,
+      ipv6_address: null,
+      has_carrier: n.carrier,
+      lldp: null,
+      vendor: '0x1af4',
+      product: '0x0001',
+      client_id: null,
+      biosdevname: null,
+      speed_mbps: null,
+    })),
+    cpu: {
+      model_name: r.cpu.model,
+      frequency: r.cpu.mhz,
+      count: r.cpu.count,
+      architecture: r.arch,
+      flags: r.cpu.flags,
+      socket_count: r.cpu.sockets,
+    },
+    disks: r.disks.map(
+      (d): InventoryDisk => ({
+        name: `/dev/${d.name}`,
+        model: '',
+        size: d.bytes,
+        rotational: d.rotational,
+        wwn: null,
+        serial: d.serial,
+        vendor: '0x1af4',
+        wwn_with_extension: null,
+        wwn_vendor_extension: null,
+        hctl: null,
+        by_path: null,
+      }),
+    ),
+    memory: { total: r.memTotalKiB * 1024, physical_mb: physicalMb },
+    bmc_address: extra.bmcAddress ?? null,
+    bmc_v6address: null,
+    system_vendor: {
+      product_name: 'Standard PC (Q35 + ICH9, 2009)',
+      serial_number: '',
+      manufacturer: 'QEMU',
+    },
+    boot: { current_boot_mode: 'bios', pxe_interface: null },
+    hostname: extra.hostname,
+  };
+}
+
 export interface RelayHostOptions {
   readonly spec: HostSpec;
+  /** What the guest measured (its first phone-home); the inventory comes from here. */
+  readonly report: GuestReport;
+  readonly bootMode?: 'bios' | 'uefi';
+  /** A write ended well on the guest (bytes streamed and their digests), or the disk was erased. */
+  readonly onDisk?: (
+    device: string,
+    written: { bytes: number; digests: ReadonlyMap<string, string> } | undefined,
+  ) => void;
   /** Base URL, as the guest reaches the lab, under which `openImage(token)` is served: `${base}/${token}`. */
   readonly imageBaseUrl: string;
   /** How long a write may take before it is declared failed (default 10 min). */
@@ -97,7 +228,11 @@ export class RelayHost implements AgentHost {
   // ---- AgentHost ----------------------------------------------------------------------------------
 
   async inventory(): Promise<HostInventory> {
-    return inventoryFromSpec(this.spec);
+    const inv = inventoryFromGuestReport(this.#opts.report, {
+      hostname: this.spec.name,
+      ...(this.spec.bmcAddress === undefined ? {} : { bmcAddress: this.spec.bmcAddress }),
+    });
+    return { ...inv, boot: { ...inv.boot, current_boot_mode: this.#opts.bootMode ?? 'bios' } };
   }
 
   async writeImage(device: string, data: AsyncIterable<Uint8Array>): Promise<number> {
@@ -137,6 +272,7 @@ export class RelayHost implements AgentHost {
       head: w.head,
       digests: new Map([...w.hashes].map(([a, h]) => [a, h.digest('hex')])),
     };
+    this.#opts.onDisk?.(device, this.#written);
     return w.bytes;
   }
 
@@ -170,6 +306,7 @@ export class RelayHost implements AgentHost {
         yield left >= chunk.length ? chunk : chunk.subarray(0, left);
     }
     await this.writeImage(device, zeros());
+    this.#opts.onDisk?.(device, undefined);
     this.#note(`erased ${device} (${mode}, ${size} bytes of zeros)`);
   }
 

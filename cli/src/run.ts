@@ -10,7 +10,8 @@ Runs a scenario — a built-in one by name, or a module of yours by path — aga
 for it. Exits 0 only when the scenario passed.
 
   --ironic mock|URL       the provisioning system: bmlab's mock (default) or a running Ironic
-  --backend sim           the machines (sim: simulated in this process)
+  --backend sim|qemu      the machines (sim: simulated in this process; qemu: real VMs under QEMU,
+                          booted from images built once into .bmlab/images)
   --nodes N               fleet size (default: the scenario's)
   --report DIR            write junit.xml, report.html and run.json into DIR
   --time-scale F          multiply the simulated machines' delays (default 0.05)

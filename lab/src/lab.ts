@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentFaults } from '../../agent/src/index.ts';
-import { Agent } from '../../agent/src/index.ts';
+import { Agent, type GuestReport, RelayHost } from '../../agent/src/index.ts';
 import {
   Bmc,
   BmcEndpoint,
@@ -27,11 +27,23 @@ import {
   createSimBootNetwork,
   defaultMachineSpec,
   type MachineSpec,
+  type QemuMachine,
   type RamdiskBoot,
   SimFleet,
   type SimMachine,
 } from '../../vm-fleet/src/index.ts';
 import { buildLabApi } from './api.ts';
+import {
+  createQemuMachine,
+  GuestRelays,
+  prepareQemu,
+  publishQemuImages,
+  QEMU_KERNEL_APPEND,
+  qemuDefaultSpec,
+  RELAY_IMAGE_PATH,
+  startLabBootHttp,
+  USER_NET_HOST,
+} from './qemu-nodes.ts';
 import { provisioningToLocal } from './real-ironic/index.ts';
 import { SimHost } from './sim-host.ts';
 import { LabState } from './state/index.ts';
@@ -40,8 +52,14 @@ import { Trace } from './trace.ts';
 const log = createLogger('lab');
 
 export interface LabOptions {
-  /** A number of default nodes, or each node's hardware (and BMC vendor profile). */
-  readonly nodes: number | readonly (MachineSpec & { readonly vendor?: string })[];
+  /** A number of default nodes, or each node's hardware (and BMC vendor profile, backend). */
+  readonly nodes:
+    | number
+    | readonly (MachineSpec & { readonly vendor?: string; readonly backend?: 'sim' | 'qemu' })[];
+  /** The nodes' backend unless a node names its own: `sim` (in this process) or `qemu` (real VMs). */
+  readonly backend?: 'sim' | 'qemu';
+  /** qemu nodes: where the guest images are cached (default .bmlab/images, or $BMLAB_IMAGES). */
+  readonly qemu?: { readonly imagesDir?: string };
   /** Where the lab keeps its files; omitted = a temporary directory removed at stop. */
   readonly stateDir?: string;
   readonly bmc?: {
@@ -84,7 +102,7 @@ export interface LabOptions {
 export interface LabNode {
   readonly name: string;
   readonly index: number;
-  readonly machine: SimMachine;
+  readonly machine: SimMachine | QemuMachine;
   readonly bmc: Bmc;
   readonly endpoint: BmcEndpoint;
   /** The agent of the present ramdisk boot, if the machine runs one. */
@@ -112,18 +130,22 @@ export interface LabImages {
  * ramdisk (the sim boots the agent from the kernel line; the files only have to exist, as for
  * real Ironic's ipxe boot interface).
  */
-function writeImages(httpRoot: string, httpUrl: string): LabImages {
+function writeImages(httpRoot: string, httpUrl: string, bootable?: Buffer): LabImages {
   const dir = join(httpRoot, 'images');
   mkdirSync(dir, { recursive: true });
-  const image = Buffer.alloc(1 << 20);
-  for (let i = 0; i < image.length; i += 32)
-    image.write(`bmlab-disk-image block ${i >> 5}\n`.padEnd(32, '.'), i);
+  // qemu nodes boot what is written: then the image is the real bootable deploy image.
+  const image = bootable ?? Buffer.alloc(1 << 20);
+  if (bootable === undefined)
+    for (let i = 0; i < image.length; i += 32)
+      image.write(`bmlab-disk-image block ${i >> 5}\n`.padEnd(32, '.'), i);
   writeFileSync(join(dir, 'disk.raw'), image);
-  writeFileSync(
-    join(dir, 'deploy_kernel'),
-    'bmlab agent kernel (the sim boots the agent from the kernel line)\n',
-  );
-  writeFileSync(join(dir, 'deploy_ramdisk'), 'bmlab agent ramdisk\n');
+  if (bootable === undefined) {
+    writeFileSync(
+      join(dir, 'deploy_kernel'),
+      'bmlab agent kernel (the sim boots the agent from the kernel line)\n',
+    );
+    writeFileSync(join(dir, 'deploy_ramdisk'), 'bmlab agent ramdisk\n');
+  }
   return {
     image: {
       url: `${httpUrl}/images/disk.raw`,
@@ -196,10 +218,27 @@ export class Lab {
       for (const c of closers.splice(0).reverse())
         await c().catch((err: unknown) => log.warn(`stop: ${String(err)}`));
     };
+    // qemu nodes: the guest protocol's state, and the boot root's URL as the guests see it.
+    const guests = new GuestRelays();
+    let guestUrl = '';
     try {
-      const http = await startBootHttp({ root: httpRoot }, { port: o.httpPort ?? 0 });
+      const backends = Array.from({ length: count }, (_, i) => specs?.[i]?.backend ?? o.backend ?? 'sim');
+      const simIndexes = backends.flatMap((b, i) => (b === 'sim' ? [i] : []));
+      const qemuImages = backends.includes('qemu') ? await prepareQemu(o.qemu?.imagesDir) : undefined;
+      const http =
+        qemuImages === undefined
+          ? await startBootHttp({ root: httpRoot }, { port: o.httpPort ?? 0 })
+          : await startLabBootHttp(httpRoot, guests, { port: o.httpPort ?? 0 });
       closers.push(http.close);
-      const images = writeImages(httpRoot, http.url);
+      // The boot root as QEMU guests reach it (user networking's gateway is this host).
+      guestUrl = http.url.replace('127.0.0.1', USER_NET_HOST);
+      const images = writeImages(
+        httpRoot,
+        http.url,
+        qemuImages === undefined
+          ? undefined
+          : (await publishQemuImages(qemuImages, join(httpRoot, 'images'))).image,
+      );
 
       const nodes: LabNode[] = [];
       const byMachine = new Map<SimMachine, LabNode>();
@@ -207,14 +246,20 @@ export class Lab {
         policy: { nextServer: '10.77.0.1', scriptUrl: `${http.url}/boot.ipxe` },
         pool: new LeasePool({ range: ['10.77.0.10', '10.77.255.250'], reserved: ['10.77.0.1'] }),
         // The sim reads the boot root directly: the same files a real NIC would fetch over HTTP.
-        fetcher: directoryFetcher({ http: [{ urlPrefix: `${http.url}/`, dir: httpRoot }] }),
+        fetcher: directoryFetcher({
+          http: [
+            { urlPrefix: `${http.url}/`, dir: httpRoot },
+            { urlPrefix: `${guestUrl}/`, dir: httpRoot },
+          ],
+        }),
       });
       const fleet = new SimFleet({
-        count,
-        specFor: (i) => {
+        count: simIndexes.length,
+        specFor: (j) => {
+          const i = simIndexes[j] ?? j;
           const s = specs?.[i];
           if (s === undefined) return defaultMachineSpec(i);
-          const { vendor: _vendor, ...spec } = s;
+          const { vendor: _vendor, backend: _backend, ...spec } = s;
           return spec;
         },
         network,
@@ -229,9 +274,42 @@ export class Lab {
         for (const n of nodes) await n.agent?.stop();
         await fleet.powerOffAll();
       });
+      const qemuMachines = new Map<number, QemuMachine>();
+      for (const [i, b] of backends.entries()) {
+        if (b !== 'qemu') continue;
+        const {
+          vendor: _vendor,
+          backend: _backend,
+          ...spec
+        } = specs?.[i] ?? {
+          ...qemuDefaultSpec(i),
+          vendor: undefined,
+          backend: undefined,
+        };
+        qemuMachines.set(i, createQemuMachine(spec, stateDir, `${guestUrl}/boot.ipxe`));
+      }
+      closers.push(async () => {
+        await Promise.all([...qemuMachines.values()].map((m) => m.powerOff()));
+      });
+      const byMac = new Map<string, LabNode>();
+      guests.onAgentUp = (mac, report) => {
+        const n = byMac.get(mac);
+        if (n !== undefined) void startRelayAgent(n, mac, report, o);
+      };
+      guests.onPhoneHome = (mac, q) => {
+        const n = byMac.get(mac);
+        if (n !== undefined)
+          trace.machine(n.name, { type: 'network-boot', step: `phone-home ${q['event'] ?? ''}` });
+      };
 
       const bmcAddress = o.bmc?.address ?? '127.0.0.1';
-      for (const [i, machine] of fleet.machines.entries()) {
+      const machines = backends.map(
+        (b, i) =>
+          (b === 'qemu' ? qemuMachines.get(i) : fleet.machines[simIndexes.indexOf(i)]) as
+            | SimMachine
+            | QemuMachine,
+      );
+      for (const [i, machine] of machines.entries()) {
         const bmc = new Bmc({
           state: createBmcState({
             name: machine.id,
@@ -264,7 +342,8 @@ export class Lab {
           if ((e.type === 'power' && e.state === 'off') || e.type === 'post') stopAgent(node);
         });
         nodes.push(node);
-        byMachine.set(machine, node);
+        if (backends[i] === 'sim') byMachine.set(machine as SimMachine, node);
+        for (const nic of machine.spec.nics) byMac.set(nic.mac.toLowerCase(), node);
       }
 
       // The lab's own state: what the last run left is put back, changes are written through.
@@ -279,7 +358,8 @@ export class Lab {
           port: m.port ?? 0,
           stateDir,
           httpRoot,
-          httpUrl: http.url,
+          // Where the machines' iPXE fetches kernel and ramdisk: QEMU guests cannot reach 127.0.0.1.
+          httpUrl: qemuImages === undefined ? http.url : guestUrl,
           conductor: {
             ipmi: {
               minCommandInterval: m.minCommandInterval ?? 1,
@@ -295,6 +375,8 @@ export class Lab {
           },
         });
         await ironic.start();
+        if (qemuImages !== undefined)
+          ironic.conductor.config.bootFiles.kernelAppendParams = QEMU_KERNEL_APPEND;
         const started = ironic;
         closers.push(() => started.stop());
       }
@@ -328,6 +410,40 @@ export class Lab {
       throw err;
     }
 
+    /** A qemu node's agent ramdisk phoned home: its agent runs here and drives the in-guest relay. */
+    async function startRelayAgent(n: LabNode, mac: string, report: GuestReport, opts: LabOptions) {
+      stopAgent(n);
+      const m = n.machine;
+      const host = new RelayHost({
+        spec: { ...m.spec, bmcAddress: n.endpoint.address.address },
+        report,
+        bootMode: m.bootOverride().mode,
+        imageBaseUrl: `${guestUrl}${RELAY_IMAGE_PATH}`,
+        onDisk: (_device, written) => {
+          const sha = written?.digests.get('sha256');
+          if (sha === undefined || written === undefined) m.disks[0]?.erase();
+          else m.disks[0]?.write({ checksum: `sha256:${sha}`, sizeBytes: written.bytes });
+        },
+      });
+      guests.bind(mac, host);
+      const agent = new Agent({
+        cmdline: report.cmdline,
+        host,
+        ...(opts.agent?.heartbeatIntervalMs === undefined
+          ? {}
+          : { heartbeatIntervalMs: opts.agent.heartbeatIntervalMs }),
+        ...(n.agentFaults === undefined ? {} : { faults: n.agentFaults }),
+        onEvent: (e) => trace.agent(n.name, e),
+      });
+      n.agent = agent;
+      n.agentBoots++;
+      try {
+        await agent.start();
+      } catch (err) {
+        log.warn(`${n.name}: agent did not start: ${String(err)}`);
+      }
+    }
+
     function stopAgent(n: LabNode): void {
       const a = n.agent;
       n.agent = undefined;
@@ -338,7 +454,7 @@ export class Lab {
       stopAgent(n);
       const agent = new Agent({
         cmdline: boot.cmdline,
-        host: new SimHost(n.machine, {
+        host: new SimHost(boot.machine, {
           bmcAddress: n.endpoint.address.address,
           ipv4: [boot.ip],
           inventoryDelayMs: 3_000,

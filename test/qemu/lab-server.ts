@@ -12,6 +12,8 @@ import { GUEST_PROTOCOL } from '../../vm-fleet/src/qemu/index.ts';
 export interface PhoneHome {
   readonly at: number;
   readonly query: Readonly<Record<string, string>>;
+  /** The request body: the agent ramdisk POSTs its measurements with `event=up`. */
+  readonly body: string;
 }
 
 export type BootMode = { mode: 'agent' } | { mode: 'deploy' } | { mode: 'local' };
@@ -44,7 +46,11 @@ export class LabServer {
   }
 
   async start(listenHost = '127.0.0.1'): Promise<void> {
-    this.#server = createServer((req, res) => void this.#handle(req.url ?? '/', res));
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => void this.#handle(req.url ?? '/', res, Buffer.concat(chunks).toString()));
+    });
     await new Promise<void>((resolve) => this.#server?.listen(0, listenHost, resolve));
     this.port = (this.#server.address() as AddressInfo).port;
   }
@@ -86,7 +92,7 @@ export class LabServer {
     ].join('\n');
   }
 
-  async #handle(url: string, res: import('node:http').ServerResponse): Promise<void> {
+  async #handle(url: string, res: import('node:http').ServerResponse, body: string): Promise<void> {
     const u = new URL(url, 'http://lab');
     this.requests.push({ at: Date.now(), path: u.pathname });
     if (u.pathname === '/boot.ipxe') {
@@ -100,7 +106,7 @@ export class LabServer {
       return;
     }
     if (u.pathname === GUEST_PROTOCOL.phoneHome) {
-      const home = { at: Date.now(), query: Object.fromEntries(u.searchParams) };
+      const home = { at: Date.now(), query: Object.fromEntries(u.searchParams), body };
       this.homes.push(home);
       this.onHome?.(home);
       for (const w of this.#waiters.splice(0)) w();

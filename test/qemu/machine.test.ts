@@ -1,12 +1,14 @@
 /**
  * The qemu backend against real QEMU under TCG, one VM at a time: PXE through the NIC's iPXE ROM to the
  * agent ramdisk, a real `wget | dd` deploy, power off, disk boot of the deployed image, a reset that
- * switches boot device with qom-set, ACPI soft off.
+ * switches boot device with qom-set, ACPI soft off. The ramdisk's inventory report is measured in the
+ * guest and must equal the VM's configuration (-smp, -m, disk size, MAC).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inventoryFromGuestReport, parseGuestReport } from '../../agent/src/index.ts';
 import type { MachineEvent, MachineSpec } from '../../vm-fleet/src/index.ts';
 import {
   customizeDeployImage,
@@ -18,8 +20,8 @@ import { LabServer } from './lab-server.ts';
 
 const spec: MachineSpec = {
   name: 'qemu-0',
-  cpus: 1,
-  memoryMiB: 256,
+  cpus: 2,
+  memoryMiB: 384,
   arch: 'x86_64',
   nics: [{ mac: '52:54:00:00:00:00' }],
   disks: [{ name: 'vda', sizeBytes: 1024 ** 3 }],
@@ -74,14 +76,27 @@ describe('QemuMachine (real QEMU, TCG, user networking)', () => {
     expect(machine.bootOverride().device).toBe('none'); // consumed by this boot
     const home = await lab.waitHome((q) => q['role'] === 'agent' && q['event'] === 'up', t0, 60_000);
     console.log(`power on → agent phone-home: ${((home.at - t0) / 1000).toFixed(2)} s`);
-    expect(home.query).toMatchObject({
-      id: 'qemu-0',
-      mac: '52:54:00:00:00:00',
-      ip: '10.0.2.15',
-      cpus: '1',
-      disk_bytes: String(1024 ** 3),
-    });
-    expect(Number(home.query['mem_kb'])).toBeGreaterThan(200_000); // -m 256 minus what the kernel keeps
+    expect(home.query).toMatchObject({ id: 'qemu-0', mac: '52:54:00:00:00:00', ip: '10.0.2.15' });
+    // In-band inspection's numbers, measured by the guest, equal the VM's -smp, -m, disk and NIC.
+    const report = parseGuestReport(home.body);
+    expect(report.cmdline).toContain('bmlab.id=qemu-0');
+    const inv = inventoryFromGuestReport(report, { hostname: spec.name });
+    expect(inv.cpu.count).toBe(spec.cpus);
+    expect(inv.cpu.architecture).toBe('x86_64');
+    expect(inv.cpu.flags).toContain('lm');
+    expect(inv.memory.physical_mb).toBe(spec.memoryMiB);
+    expect(inv.memory.total).toBeGreaterThan(spec.memoryMiB * 1024 * 1024 * 0.8); // minus what the kernel keeps
+    expect(inv.memory.total).toBeLessThan(spec.memoryMiB * 1024 * 1024);
+    expect(inv.disks).toEqual([
+      expect.objectContaining({ name: '/dev/vda', size: 1024 ** 3, serial: 'qemu-0-disk0' }),
+    ]);
+    expect(inv.interfaces).toEqual([
+      expect.objectContaining({
+        mac_address: spec.nics[0]?.mac,
+        has_carrier: true,
+        ipv4_address: '10.0.2.15',
+      }),
+    ]);
     const console_ = machine.serial.text();
     expect(console_).toMatch(/iPXE/);
     expect(console_).toMatch(/Linux version 6\.1/);

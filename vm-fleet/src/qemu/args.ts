@@ -33,6 +33,8 @@ export interface QemuNicSpec {
 export interface QemuDiskSpec {
   readonly file: string;
   readonly format: 'qcow2' | 'raw';
+  /** The serial number the guest reads (/sys/block/vdX/serial); virtio-blk keeps 20 bytes. */
+  readonly serial?: string;
   readonly bootindex?: number;
 }
 
@@ -100,6 +102,7 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
       `file=${optValue(disk.file)},if=none,id=drive${i},format=${disk.format},cache=unsafe`,
     );
     let dev = `virtio-blk-pci,id=${diskId(i)},drive=drive${i}`;
+    if (disk.serial !== undefined) dev += `,serial=${optValue(disk.serial.slice(0, 20))}`;
     if (disk.bootindex !== undefined) dev += `,bootindex=${disk.bootindex}`;
     args.push('-device', dev);
   });

@@ -14,13 +14,21 @@ export { BridgeNetwork, type BridgeNetworkOptions } from './bridge.ts';
 export {
   customizeDeployImage,
   DEFAULT_IMAGES_DIR,
+  DEPLOY_IMAGE_BYTES,
   DEPLOYED_MARKER,
   ensureImages,
   GUEST_PROTOCOL,
   type GuestImages,
   type ImageManifest,
 } from './images/images.ts';
-export { AbnormalShutdown, OVMF_CODE, OVMF_VARS, QemuMachine, type QemuMachineOptions } from './machine.ts';
+export {
+  AbnormalShutdown,
+  OVMF_CODE,
+  OVMF_VARS,
+  QemuMachine,
+  type QemuMachineOptions,
+  type QemuRunState,
+} from './machine.ts';
 export {
   QmpClient,
   QmpCommandError,

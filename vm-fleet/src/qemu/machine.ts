@@ -34,6 +34,7 @@ import {
   type PowerState,
   type SoftOffResult,
 } from '../machine.ts';
+import { VirtualDisk } from '../sim/disk.ts';
 import { kvmUsable } from './accel.ts';
 import {
   buildQemuArgs,
@@ -103,6 +104,12 @@ const CONSOLE_EVENTS: readonly { re: RegExp; event: Parameters<MachineEvents['em
 
 const IPXE_BANNER = /Press Ctrl-B for the iPXE command line/;
 
+/**
+ * Where the machine is, as its console shows it: off, in firmware (`post`), in the agent ramdisk,
+ * in the deployed OS, or stuck without a bootable device. Same names as the sim's run states.
+ */
+export type QemuRunState = 'off' | 'post' | 'ramdisk' | 'os' | 'no-boot';
+
 interface BootPlan {
   readonly indexes: Map<string, number>;
   readonly device: BootDevice;
@@ -127,6 +134,14 @@ export class QemuMachine implements Machine {
   readonly id: string;
   readonly spec: MachineSpec;
   readonly serial = new SerialConsole();
+  /**
+   * What is known to be on each disk: the lab records here what the in-guest relay wrote with a
+   * successful `dd` (the bytes are in the qcow2 file; this is their digest, for status and reports).
+   */
+  readonly disks: readonly VirtualDisk[];
+  /** The device the last boot that reached an OS came from (pxe: the agent ramdisk; disk: the image). */
+  lastBootDevice: BootDevice | undefined;
+  #runState: QemuRunState = 'off';
   readonly #opts: QemuMachineOptions;
   readonly #events = new MachineEvents();
   readonly #timer: PowerOnTimer;
@@ -142,7 +157,24 @@ export class QemuMachine implements Machine {
     this.spec = options.spec;
     this.id = options.spec.name;
     this.#timer = new PowerOnTimer(options.now ?? (() => performance.now()));
+    this.disks = options.spec.disks.map((d) => new VirtualDisk(d.name, d.sizeBytes));
     this.serial.onText(() => this.#scanConsole());
+    this.#events.subscribe((e) => this.#track(e));
+  }
+
+  runState(): QemuRunState {
+    return this.#alive() ? this.#runState : 'off';
+  }
+
+  #track(e: Parameters<MachineListener>[0]): void {
+    if (e.type === 'power') this.#runState = e.state === 'on' ? 'post' : 'off';
+    else if (e.type === 'post') this.#runState = 'post';
+    else if (e.type === 'boot-failed') this.#runState = 'no-boot';
+    else if (e.type === 'os-reached') {
+      const ramdisk = e.os === 'agent-ramdisk';
+      this.#runState = ramdisk ? 'ramdisk' : 'os';
+      this.lastBootDevice = ramdisk ? 'pxe' : 'disk';
+    }
   }
 
   get serialLogPath(): string {
@@ -350,6 +382,7 @@ export class QemuMachine implements Machine {
       disks: this.spec.disks.map((_, i) => ({
         file: this.diskPath(i),
         format: 'qcow2' as const,
+        serial: diskSerial(this.id, i),
         ...optionalIndex(boot.indexes.get(diskId(i))),
       })),
       noShutdown: false,
@@ -471,6 +504,11 @@ export class QemuMachine implements Machine {
     }
     this.#scanFrom += nl + 1;
   }
+}
+
+/** A disk's serial number, deterministic per node (the sim's inventory uses the same form). */
+export function diskSerial(node: string, i: number): string {
+  return `${node}-disk${i}`.slice(-20);
 }
 
 function optionalIndex(i: number | undefined): { bootindex?: number } {

@@ -29,12 +29,16 @@ export interface ImageManifest {
 }
 
 /**
- * How the guest images talk to the lab, over plain HTTP GETs to `bmlab.url` (kernel argument; default
- * `http://<DHCP router>:8080`, i.e. 10.0.2.2 under user networking):
+ * How the guest images talk to the lab, over plain HTTP to `bmlab.url` (kernel argument; default: the
+ * origin of the boot file URL DHCP handed out, which is the lab's boot server, else
+ * `http://<DHCP router>:8080`):
  *
- *   GET /phonehome?role=agent|deployed&id=&mac=&ip=&uptime=&event=...
- *       event=up        first call after DHCP; the agent ramdisk adds cpus=, mem_kb=, disk_bytes=
- *       event=written   after an image write, with rc= (0 = dd and sync succeeded)
+ *   POST /phonehome?role=agent|deployed&id=&mac=&ip=&uptime=&event=up
+ *       first call after DHCP; the body is the guest's own measurements, `key=value` lines:
+ *       cmdline=, arch=, cpu_count=, cpu_model=, cpu_mhz=, cpu_flags=, cpu_sockets=, mem_total_kb=,
+ *       dimm_mb= (one per SMBIOS memory device), disk=<name> <bytes> <rotational> [serial],
+ *       nic=<name> <mac> <carrier> [ipv4]
+ *   GET /phonehome?...&event=written&rc=   after an image write (rc 0 = dd and sync succeeded)
  *   GET /relay?id=&mac=      polled every 2 s by the agent ramdisk; the body is one command:
  *       write <url>     `wget -O - <url> | dd of=/dev/vda bs=1M conv=fsync`, then phonehome event=written
  *       poweroff        `poweroff -f` (QEMU exits: the machine reads off)
@@ -46,6 +50,12 @@ export const GUEST_PROTOCOL = { phoneHome: '/phonehome', relay: '/relay' } as co
 
 /** The console line the deploy image prints once its init runs. */
 export const DEPLOYED_MARKER = 'DEPLOYED-IMAGE-BOOTED';
+
+/**
+ * Size of deploy.img. Its init hashes this many bytes of its own disk and prints the digest on the
+ * marker line (`DEPLOYED-IMAGE-BOOTED id=... sha256=<hex>`): the machine itself says which image booted.
+ */
+export const DEPLOY_IMAGE_BYTES = 24 * 1024 * 1024;
 
 /** Builds the images unless `dir` already holds a finished build; returns their paths. */
 export async function ensureImages(
@@ -85,7 +95,7 @@ export async function customizeDeployImage(src: string, dst: string, extraAppend
       'LABEL deployed',
       '  LINUX /vmlinuz',
       '  INITRD /initrd.gz',
-      `  APPEND console=ttyS0 no_timer_check bmlab.id=deployed ${extraAppend}`,
+      `  APPEND console=ttyS0 no_timer_check bmlab.id=deployed bmlab.image_bytes=${DEPLOY_IMAGE_BYTES} ${extraAppend}`,
       '',
     ].join('\n'),
   );
