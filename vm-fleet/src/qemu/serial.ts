@@ -28,14 +28,17 @@ export class SerialConsole {
     this.#socket = socket;
     socket.on('data', (chunk: Buffer) => {
       for (const s of this.#streams) s.push(chunk);
-      const text = stripAnsi(chunk.toString('latin1'));
+      const raw = chunk.toString('latin1');
+      const text = stripAnsi(raw);
       this.#text += text;
       if (this.#text.length > MAX_TEXT) {
         const cut = this.#text.length - MAX_TEXT;
         this.#text = this.#text.slice(cut);
         this.#dropped += cut;
       }
-      for (const l of this.#listeners) l(text);
+      // Listeners get the bytes as the guest sent them (CR LF, colours, cursor moves): a Serial-over-LAN
+      // client is a terminal. `text()` and `waitFor` work on the stripped text.
+      for (const l of this.#listeners) l(raw);
     });
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -48,6 +51,7 @@ export class SerialConsole {
     if (this.#socket !== undefined && !this.#socket.destroyed) this.#socket.write(data);
   }
 
+  /** Subscribes to the guest's output from now on, unaltered (latin1). */
   onText(listener: (text: string) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
