@@ -4,7 +4,7 @@
  * replies dropped at a rate, or no answer at all. (A "BMC resetting" window is the BMC's own:
  * see `Bmc.beginReset`.)
  */
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { type LookupOneOptions, lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { seededRandom } from '../../../common/src/index.ts';
@@ -27,18 +27,26 @@ export const NO_FAULTS: Readonly<BmcFaults> = { latencyMs: 0, dropRate: 0, noAns
 /**
  * Address resolution for the socket. Every reply goes to the address a datagram came from, an IP
  * literal, yet dgram's default (dns.lookup) hands even a literal back on the next tick: a deferred
- * callback per reply, which is most of what a send costs in JavaScript. Literals are passed
- * through at once; a host name (a bind address given as one) still goes through the resolver.
+ * callback per reply. Literals are passed through at once (the last one without parsing it again:
+ * replies mostly go back to the same few consoles); a host name (a bind address given as one) still
+ * goes through the resolver.
  */
 function literalFirst(
   host: string,
   options: LookupOneOptions,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
-  const version = isIP(host);
-  if (version !== 0) callback(null, host, version);
-  else lookup(host, options, callback);
+  if (host !== lastLiteral.host) {
+    const family = isIP(host);
+    if (family === 0) {
+      lookup(host, options, callback);
+      return;
+    }
+    lastLiteral = { host, family };
+  }
+  callback(null, host, lastLiteral.family);
 }
+let lastLiteral = { host: '', family: 0 };
 
 export interface ListenOptions {
   readonly address: string;
@@ -60,7 +68,7 @@ export class BmcEndpoint {
   ) {
     this.#socket = socket;
     this.#random = seededRandom(seed);
-    socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
+    socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
     // Serial-over-LAN output is sent unprompted, to the console that holds the payload.
     bmc.attachTransport({
       address: socket.address().address,
@@ -94,17 +102,18 @@ export class BmcEndpoint {
     Object.assign(this.faults, f);
   }
 
-  #onMessage(msg: Buffer, address: string, port: number): void {
+  /** `from` is dgram's own description of the sender, made per datagram: it serves as the peer. */
+  #onMessage(msg: Buffer, from: RemoteInfo): void {
     if (this.#closed || this.faults.noAnswer || msg.length > MAX_DATAGRAM) return;
-    const reply = this.bmc.receive(msg, { address, port });
+    const reply = this.bmc.receive(msg, from);
     if (reply instanceof Promise) {
       // Bmc.receive never rejects; the handler guards the process if that ever changes.
       reply.then(
-        (r) => this.#reply(r, port, address),
+        (r) => this.#reply(r, from.port, from.address),
         () => {},
       );
     } else {
-      this.#reply(reply, port, address);
+      this.#reply(reply, from.port, from.address);
     }
   }
 

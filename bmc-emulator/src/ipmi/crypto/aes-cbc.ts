@@ -20,6 +20,7 @@ function xorInto(out: Buffer, a: Buffer, aOff: number, b: Buffer, bOff: number):
 export class AesCbc128 {
   readonly #enc: Cipher;
   readonly #dec: Decipher;
+  readonly #x = Buffer.alloc(BLOCK);
 
   constructor(k2: Buffer) {
     const key = k2.subarray(0, BLOCK);
@@ -29,15 +30,16 @@ export class AesCbc128 {
 
   encrypt(iv: Buffer, data: Buffer): Buffer {
     const padLen = (BLOCK - ((data.length + 1) % BLOCK)) % BLOCK;
-    const plain = Buffer.alloc(data.length + padLen + 1);
-    data.copy(plain);
-    for (let i = 0; i < padLen; i++) plain[data.length + i] = i + 1;
-    plain[plain.length - 1] = padLen;
-    const out = Buffer.allocUnsafe(BLOCK + plain.length);
+    const length = data.length + padLen + 1;
+    // IV, then the padded plaintext, each block replaced by its ciphertext in place.
+    const out = Buffer.allocUnsafe(BLOCK + length);
     iv.copy(out, 0, 0, BLOCK);
-    const x = Buffer.allocUnsafe(BLOCK);
-    for (let off = 0; off < plain.length; off += BLOCK) {
-      xorInto(x, plain, off, out, off); // previous ciphertext block (the IV first) sits at `off`
+    data.copy(out, BLOCK);
+    for (let i = 0; i < padLen; i++) out[BLOCK + data.length + i] = i + 1;
+    out[BLOCK + length - 1] = padLen;
+    const x = this.#x;
+    for (let off = 0; off < length; off += BLOCK) {
+      xorInto(x, out, BLOCK + off, out, off); // previous ciphertext block (the IV first) sits at `off`
       this.#enc.update(x).copy(out, BLOCK + off);
     }
     return out;
@@ -50,13 +52,10 @@ export class AesCbc128 {
         `encrypted payload of ${payload.length} bytes is not IV + whole blocks`,
       );
     }
-    const raw = this.#dec.update(payload.subarray(BLOCK));
-    const plain = Buffer.allocUnsafe(raw.length);
-    const x = Buffer.allocUnsafe(BLOCK);
-    for (let off = 0; off < raw.length; off += BLOCK) {
-      xorInto(x, raw, off, payload, off);
-      x.copy(plain, off);
-    }
+    // P(i) = D(C(i)) xor C(i-1), the IV standing in for C(0): in place over the decrypted blocks.
+    const plain = this.#dec.update(payload.subarray(BLOCK));
+    for (let off = 0; off < plain.length; off++)
+      plain[off] = (plain[off] as number) ^ (payload[off] as number);
     const padLen = plain[plain.length - 1] as number;
     if (padLen >= BLOCK) throw new DecodeError('ERR_IPMI_CRYPT', `bad confidentiality pad length ${padLen}`);
     return plain.subarray(0, plain.length - 1 - padLen);

@@ -12,7 +12,7 @@
  */
 import { DecodeError } from '../../../../common/src/index.ts';
 import type { Reader } from './reader.ts';
-import { Writer } from './writer.ts';
+import type { Writer } from './writer.ts';
 
 export const PayloadType = {
   Ipmi: 0x00,
@@ -32,8 +32,8 @@ export interface Session20 {
   readonly payloadType: number;
   readonly encrypted: boolean;
   readonly authenticated: boolean;
-  readonly oemIana?: number;
-  readonly oemPayloadId?: number;
+  readonly oemIana?: number | undefined;
+  readonly oemPayloadId?: number | undefined;
   readonly sessionId: number;
   readonly seq: number;
   readonly payload: Buffer;
@@ -52,9 +52,12 @@ export function decodeSession20(r: Reader): Session20 {
   if (authType !== 0x06) throw new DecodeError('ERR_IPMI_FORMAT', `auth type ${authType} is not RMCP+ (06h)`);
   const pt = r.u8('payload type');
   const payloadType = pt & 0x3f;
-  let oem: { oemIana: number; oemPayloadId: number } | undefined;
+  // One object shape for every packet (no spread of optional fields): this runs for each datagram.
+  let oemIana: number | undefined;
+  let oemPayloadId: number | undefined;
   if (payloadType === PayloadType.Oem) {
-    oem = { oemIana: r.u32le('oem iana'), oemPayloadId: r.u16le('oem payload id') };
+    oemIana = r.u32le('oem iana');
+    oemPayloadId = r.u16le('oem payload id');
   }
   const sessionId = r.u32le('session id');
   const seq = r.u32le('session seq');
@@ -65,7 +68,8 @@ export function decodeSession20(r: Reader): Session20 {
     payloadType,
     encrypted: (pt & 0x80) !== 0,
     authenticated: (pt & 0x40) !== 0,
-    ...oem,
+    oemIana,
+    oemPayloadId,
     sessionId,
     seq,
     payload,
@@ -92,19 +96,16 @@ export function verifySession20(packet: Buffer, s: Session20, integrity: Integri
 }
 
 export function encodeSession20(s: Omit<Session20, 'trailer'>, w: Writer, integrity?: IntegrityCodec): void {
-  const inner = new Writer(32 + s.payload.length);
-  inner.u8(0x06).u8((s.encrypted ? 0x80 : 0) | (s.authenticated ? 0x40 : 0) | s.payloadType);
-  if (s.payloadType === PayloadType.Oem) inner.u32le(s.oemIana ?? 0).u16le(s.oemPayloadId ?? 0);
-  inner.u32le(s.sessionId).u32le(s.seq).u16le(s.payload.length).bytes(s.payload);
+  const start = w.length;
+  w.u8(0x06).u8((s.encrypted ? 0x80 : 0) | (s.authenticated ? 0x40 : 0) | s.payloadType);
+  if (s.payloadType === PayloadType.Oem) w.u32le(s.oemIana ?? 0).u16le(s.oemPayloadId ?? 0);
+  w.u32le(s.sessionId).u32le(s.seq).u16le(s.payload.length).bytes(s.payload);
   if (s.authenticated) {
     if (integrity === undefined)
       throw new RangeError('an authenticated payload needs an integrity algorithm');
-    const padLen = (4 - ((inner.length + 2) & 3)) & 3;
-    inner.fill(0xff, padLen).u8(padLen).u8(NEXT_HEADER);
-    const signed = inner.finish();
-    w.bytes(signed).bytes(integrity.sign(signed));
-  } else {
-    w.bytes(inner.finish());
+    const padLen = (4 - ((w.length - start + 2) & 3)) & 3;
+    w.fill(0xff, padLen).u8(padLen).u8(NEXT_HEADER);
+    w.bytes(integrity.sign(w.view(start)));
   }
 }
 

@@ -56,6 +56,11 @@ export class Writer {
     return this.#buf.subarray(0, this.#len);
   }
 
+  /** A view of what was written from `start` on, valid until the next write. */
+  view(start: number): Buffer {
+    return this.#buf.subarray(start, this.#len);
+  }
+
   /** The byte at `i` of what was written so far (for checksums over a written range). */
   at(i: number): number {
     return this.#buf[i] as number;
