@@ -225,6 +225,10 @@ export class Agent {
 
   async #main(): Promise<void> {
     let uuid: string | undefined;
+    if (this.params.inspectionCallbackUrl !== undefined && this.#opts.faults?.inspectionNeverCallsBack) {
+      this.#note('inspection: the data is never sent (fault injected); the ramdisk stays up');
+      return;
+    }
     if (this.params.inspectionCallbackUrl !== undefined) {
       const data = await collectInspectionData(this.host, this.params, () => this.#log);
       const resp = await postInspection(this.params.inspectionCallbackUrl, data, {

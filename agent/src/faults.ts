@@ -1,6 +1,6 @@
 /**
  * Agent-side faults a scenario can inject. Each one reproduces a failure seen in the field:
- * a ramdisk that hangs (heartbeats stop), a step that errors, a slow or flaky disk or network.
+ * a ramdisk that hangs (heartbeats stop, or inspection data never sent), a step that errors, a slow or flaky disk or network.
  */
 import { type IpaError, ipaError } from './errors.ts';
 
@@ -21,6 +21,11 @@ export interface AgentFaults {
    * (silent corruption, found only by reading the disk back).
    */
   readonly corruptWrite?: 'download' | 'disk';
+  /**
+   * The ramdisk never calls back after an inspection boot (hung collecting, or inspector unreachable
+   * on the provisioning network): no `/v1/continue`, so inspector times the introspection out.
+   */
+  readonly inspectionNeverCallsBack?: boolean;
 }
 
 const stepKinds = { execute_deploy_step: 'DeploymentError', execute_clean_step: 'CleaningError' } as const;

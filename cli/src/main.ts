@@ -14,6 +14,8 @@ Usage:
   bmlab down                    stop the running lab
   bmlab run <scenario> [opts]   run a scenario against a lab (mock or real Ironic)
   bmlab ironic serve [opts]     serve the mock Ironic alone
+  bmlab ironic real up|down     real Ironic + inspector (Debian's) for a lab
+  bmlab fidelity [opts]         the same scenarios against mock and real Ironic, compared
   bmlab demo                    drive two virtual BMCs with ipmitool and FreeIPMI
   bmlab --help                  this text
 
@@ -33,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'down') return await down(args);
     if (cmd === 'status') return await status(args);
     if (cmd === 'run') return await run([sub, ...rest].filter((x): x is string => x !== undefined));
+    if (cmd === 'fidelity') return await (await import('./fidelity.ts')).fidelity(args);
     if (cmd === 'ironic') return await ironic([sub, ...rest].filter((x): x is string => x !== undefined));
     if (cmd === 'bmc') {
       if (sub === 'serve') return await bmcServe(rest);

@@ -21,6 +21,8 @@ const Faults = Type.Object(
     /** Agent (from its next boot on): stop heartbeating after N, fail named commands or steps. */
     agentHeartbeatsStopAfter: Type.Optional(Type.Integer({ minimum: 0 })),
     agentFailCommands: Type.Optional(Type.Array(Type.String())),
+    /** Agent (from its next boot on): an inspection boot never sends its data to inspector. */
+    agentInspectionNeverCallsBack: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -125,9 +127,16 @@ export function buildLabApi(lab: Lab): FastifyInstance {
       if (f.resetMs !== undefined) n.bmc.beginReset(f.resetMs);
       if (f.bootDeviceNotPersistent !== undefined)
         n.bmc.state.quirks.bootDeviceNotPersistent = f.bootDeviceNotPersistent;
-      if (f.agentHeartbeatsStopAfter !== undefined || f.agentFailCommands !== undefined) {
+      if (
+        f.agentHeartbeatsStopAfter !== undefined ||
+        f.agentFailCommands !== undefined ||
+        f.agentInspectionNeverCallsBack !== undefined
+      ) {
         n.agentFaults = {
           ...n.agentFaults,
+          ...(f.agentInspectionNeverCallsBack === undefined
+            ? {}
+            : { inspectionNeverCallsBack: f.agentInspectionNeverCallsBack }),
           ...(f.agentHeartbeatsStopAfter === undefined
             ? {}
             : { heartbeatsStopAfter: f.agentHeartbeatsStopAfter }),

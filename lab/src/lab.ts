@@ -95,6 +95,8 @@ export interface LabOptions {
     readonly deployCallbackTimeout?: number;
     /** `[ipmi]command_retry_timeout` (s). */
     readonly commandRetryTimeout?: number;
+    /** The built-in inspector's `[DEFAULT]timeout` (s). */
+    readonly inspectorTimeout?: number;
   };
   readonly agent?: { readonly heartbeatIntervalMs?: number };
 }
@@ -368,6 +370,7 @@ export class Lab {
             ...(m.deployCallbackTimeout === undefined
               ? {}
               : { deployCallbackTimeout: m.deployCallbackTimeout }),
+            ...(m.inspectorTimeout === undefined ? {} : { inspectorTimeout: m.inspectorTimeout }),
             automatedClean: m.automatedClean ?? false,
             syncPowerStateInterval: m.syncPowerStateInterval ?? 60,
             checkProvisionStateInterval: m.checkProvisionStateInterval ?? 10,

@@ -52,6 +52,8 @@ export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
     bmc: { addresses: rackAddresses(nodes) },
     timeScale: o.timeScale ?? 0.05,
     agent: { heartbeatIntervalMs: o.heartbeatIntervalMs ?? 1_000 },
+    // Every node also over Redfish, for scenarios that enroll with the redfish hardware type.
+    redfish: {},
     ...(mock
       ? {
           mockIronic: {
@@ -64,6 +66,9 @@ export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
             ...(o.scenario.needs?.ipmiRetryTimeout === undefined
               ? {}
               : { commandRetryTimeout: o.scenario.needs.ipmiRetryTimeout }),
+            ...(o.scenario.needs?.inspectorTimeout === undefined
+              ? {}
+              : { inspectorTimeout: o.scenario.needs.inspectorTimeout }),
           },
         }
       : {}),

@@ -1,5 +1,20 @@
 export { enrollInspectDeploy } from './builtin/enroll-inspect-deploy.ts';
 export {
+  compareRuns,
+  type Difference,
+  type DifferenceKind,
+  type FidelityReport,
+  FLEETING,
+  fidelityHtml,
+  fidelityReport,
+  fidelityText,
+  KNOWN_DIFFERENCES,
+  type KnownDifference,
+  phases,
+  type ScenarioComparison,
+  writeFidelityReport,
+} from './fidelity.ts';
+export {
   type ApiCall,
   IronicApiError,
   IronicClient,
@@ -7,7 +22,7 @@ export {
   type PatchOp,
 } from './ironic-client.ts';
 export { type Faults, LabClient, type LabEvent, type LabInfo, type LabNodeInfo } from './lab-client.ts';
-export { builtinScenarios, loadScenario } from './library.ts';
+export { builtinScenarios, loadScenario, withOptions } from './library.ts';
 export type {
   AssertionResult,
   NodeResult,
@@ -18,4 +33,4 @@ export type {
 } from './record.ts';
 export { htmlReport, junitXml, type ReportPaths, textSummary, writeReports } from './report/index.ts';
 export { type RunOptions, runScenario } from './runner.ts';
-export type { Scenario, ScenarioContext } from './scenario.ts';
+export type { Scenario, ScenarioContext, ScenarioOption } from './scenario.ts';

@@ -10,7 +10,13 @@ export interface LabNodeInfo {
   readonly bootOverride: { device: string; persistent: boolean; mode: string };
   readonly lastBootDevice: string | null;
   readonly runState: string;
-  readonly bmc: { ipmi: { address: string; port: number }; username: string; password: string };
+  readonly bmc: {
+    ipmi: { address: string; port: number };
+    /** The lab's Redfish service and this node's System, when the lab serves Redfish. */
+    redfish: { url: string; systemId: string } | null;
+    username: string;
+    password: string;
+  };
   readonly macs: readonly string[];
   readonly spec: {
     cpus: number;
@@ -51,6 +57,8 @@ export interface Faults {
   bootDeviceNotPersistent?: boolean;
   agentHeartbeatsStopAfter?: number;
   agentFailCommands?: string[];
+  /** From the node's next boot on, an inspection ramdisk never sends its data. */
+  agentInspectionNeverCallsBack?: boolean;
 }
 
 export class LabClient {

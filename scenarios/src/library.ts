@@ -10,6 +10,7 @@ import { bmcUnreachableDuringDeploy } from './builtin/bmc-unreachable-during-dep
 import { bootDeviceNotPersistent } from './builtin/boot-device-not-persistent.ts';
 import { cleanOnUndeploy } from './builtin/clean-on-undeploy.ts';
 import { enrollInspectDeploy } from './builtin/enroll-inspect-deploy.ts';
+import { inspectionNeverCallsBack } from './builtin/inspection-never-calls-back.ts';
 import { powerCycleStorm } from './builtin/power-cycle-storm.ts';
 import { wrongBmcCredentials } from './builtin/wrong-bmc-credentials.ts';
 import type { Scenario } from './scenario.ts';
@@ -23,6 +24,7 @@ export const builtinScenarios: Readonly<Record<string, Scenario>> = Object.fromE
     bootDeviceNotPersistent,
     wrongBmcCredentials,
     cleanOnUndeploy,
+    inspectionNeverCallsBack,
   ].map((s) => [s.name, s]),
 );
 
@@ -35,9 +37,43 @@ function isScenario(x: unknown): x is Scenario {
   );
 }
 
+/**
+ * A scenario with options chosen: `name:driver=redfish,other=x`. Each must be one the scenario
+ * declares, with one of its values; the others keep their defaults.
+ */
+export function withOptions(base: Scenario, spec: string): Scenario {
+  const declared = base.options ?? {};
+  const chosen: Record<string, string> = Object.fromEntries(
+    Object.entries(declared).map(([k, v]) => [k, v.default]),
+  );
+  for (const pair of spec.split(',').filter((p) => p !== '')) {
+    const [key = '', value] = pair.split('=', 2);
+    const opt = declared[key];
+    if (opt === undefined)
+      throw new ConfigError(
+        'scenario',
+        `${base.name} has no option '${key}'${Object.keys(declared).length > 0 ? ` (options: ${Object.keys(declared).join(', ')})` : ''}`,
+      );
+    if (value === undefined || !opt.values.includes(value))
+      throw new ConfigError(
+        'scenario',
+        `${base.name}: option ${key} is one of ${opt.values.join(', ')} (got '${value ?? ''}')`,
+      );
+    chosen[key] = value;
+  }
+  return {
+    ...base,
+    name: `${base.name}:${spec}`,
+    run: (ctx) => base.run({ ...ctx, options: chosen }),
+  };
+}
+
 export async function loadScenario(nameOrPath: string): Promise<Scenario> {
   const builtin = builtinScenarios[nameOrPath];
   if (builtin !== undefined) return builtin;
+  const withOpts = /^([a-z0-9-]+):(.*)$/.exec(nameOrPath);
+  const base = withOpts === null ? undefined : builtinScenarios[withOpts[1] ?? ''];
+  if (base !== undefined) return withOptions(base, withOpts?.[2] ?? '');
   if (!/[/\\.]/.test(nameOrPath)) {
     throw new ConfigError(
       'scenario',

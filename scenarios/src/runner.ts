@@ -69,6 +69,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ru
   };
 
   const ctx: ScenarioContext = {
+    options: Object.fromEntries(Object.entries(scenario.options ?? {}).map(([k, v]) => [k, v.default])),
     ironic,
     lab,
     labInfo,

@@ -6,6 +6,13 @@
 import type { IronicClient, IronicNode } from './ironic-client.ts';
 import type { LabClient, LabInfo, LabNodeInfo } from './lab-client.ts';
 
+/** A scenario's option: one of `values`; chosen as `<scenario>:<name>=<value>[,<name>=<value>]`. */
+export interface ScenarioOption {
+  readonly description: string;
+  readonly values: readonly string[];
+  readonly default: string;
+}
+
 export interface Scenario {
   readonly name: string;
   readonly description: string;
@@ -21,11 +28,17 @@ export interface Scenario {
     readonly deployCallbackTimeout?: number;
     /** `[ipmi]command_retry_timeout`, seconds. */
     readonly ipmiRetryTimeout?: number;
+    /** ironic-inspector's `[DEFAULT]timeout`, seconds. */
+    readonly inspectorTimeout?: number;
   };
+  /** The options the scenario takes, by name. */
+  readonly options?: Readonly<Record<string, ScenarioOption>>;
   run(ctx: ScenarioContext): Promise<void>;
 }
 
 export interface ScenarioContext {
+  /** The scenario's options: each one chosen, or its default. */
+  readonly options: Readonly<Record<string, string>>;
   readonly ironic: IronicClient;
   readonly lab: LabClient;
   readonly labInfo: LabInfo;

@@ -12,21 +12,52 @@ export async function enrollIpmi(
   n: LabNodeInfo,
   o: { password?: string; inspect?: boolean } = {},
 ): Promise<IronicNode> {
+  return enroll(ctx, n, { ...o, driver: 'ipmi' });
+}
+
+/**
+ * Enrolls the node with the `ipmi` hardware type (in-band inspection through inspector) or the
+ * `redfish` one (out-of-band inspection from the BMC's System resource), ipxe boot and direct
+ * deploy either way, and a port per MAC.
+ */
+export async function enroll(
+  ctx: ScenarioContext,
+  n: LabNodeInfo,
+  o: { driver: 'ipmi' | 'redfish'; password?: string; inspect?: boolean },
+): Promise<IronicNode> {
   return ctx.step(n.name, 'enroll', async () => {
-    const node = await ctx.ironic.createNode({
-      name: n.name,
-      driver: 'ipmi',
-      boot_interface: 'ipxe',
-      deploy_interface: 'direct',
-      ...(o.inspect ? { inspect_interface: 'inspector' } : {}),
-      driver_info: {
+    const password = o.password ?? n.bmc.password;
+    const images = {
+      deploy_kernel: ctx.labInfo.images.deployKernel,
+      deploy_ramdisk: ctx.labInfo.images.deployRamdisk,
+    };
+    let driverInfo: Record<string, unknown>;
+    if (o.driver === 'redfish') {
+      const rf = n.bmc.redfish;
+      if (rf === null) throw new Error('the lab serves no Redfish for the redfish driver');
+      driverInfo = {
+        redfish_address: rf.url,
+        redfish_system_id: rf.systemId,
+        redfish_username: n.bmc.username,
+        redfish_password: password,
+        ...images,
+      };
+    } else {
+      driverInfo = {
         ipmi_address: n.bmc.ipmi.address,
         ipmi_port: n.bmc.ipmi.port,
         ipmi_username: n.bmc.username,
-        ipmi_password: o.password ?? n.bmc.password,
-        deploy_kernel: ctx.labInfo.images.deployKernel,
-        deploy_ramdisk: ctx.labInfo.images.deployRamdisk,
-      },
+        ipmi_password: password,
+        ...images,
+      };
+    }
+    const node = await ctx.ironic.createNode({
+      name: n.name,
+      driver: o.driver,
+      boot_interface: 'ipxe',
+      deploy_interface: 'direct',
+      ...(o.inspect ? { inspect_interface: o.driver === 'redfish' ? 'redfish' : 'inspector' } : {}),
+      driver_info: driverInfo,
     });
     for (const mac of n.macs) await ctx.ironic.createPort(mac, node.uuid);
     return node;

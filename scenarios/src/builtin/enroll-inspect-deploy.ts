@@ -1,18 +1,27 @@
 /**
  * The path every deploy walks (DESIGN.md): enroll with IPMI driver info and ports, manage,
- * inspect in-band (the agent's inventory through the inspector interface), provide, deploy an
- * image, check the machine booted it from its disk, undeploy, and be available again.
+ * inspect — in-band with `ipmi` (the agent's inventory through the inspector interface), out-of-band
+ * with `redfish` (the BMC's System resource) — provide, deploy an image, check the machine booted it
+ * from its disk, undeploy, and be available again.
  */
 import type { Scenario } from '../scenario.ts';
-import { checkSequence, deploy, enrollIpmi, manage, provide, undeploy, verifyBootedImage } from './common.ts';
+import { checkSequence, deploy, enroll, manage, provide, undeploy, verifyBootedImage } from './common.ts';
 
 export const enrollInspectDeploy: Scenario = {
   name: 'enroll-inspect-deploy',
   description: 'enroll → manage → inspect → provide → deploy → booted from disk → undeploy → available',
   defaultNodes: 8,
+  options: {
+    driver: {
+      description: 'the hardware type: ipmi (in-band inspection) or redfish (out-of-band)',
+      values: ['ipmi', 'redfish'],
+      default: 'ipmi',
+    },
+  },
   async run(ctx) {
+    const driver = ctx.options['driver'] === 'redfish' ? 'redfish' : 'ipmi';
     await ctx.forEachNode(async (n) => {
-      const node = await enrollIpmi(ctx, n, { inspect: true });
+      const node = await enroll(ctx, n, { driver, inspect: true });
       await manage(ctx, n, node.uuid);
       const inspected = await ctx.step(n.name, 'inspect', async () => {
         await ctx.ironic.setProvisionState(node.uuid, 'inspect');

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { compareRuns, fidelityHtml, fidelityReport, fidelityText, phases } from './fidelity.ts';
+import type { RunRecord } from './record.ts';
+
+function run(states: string[], errors: string[] = [], ok = true): RunRecord {
+  return {
+    scenario: 's',
+    description: '',
+    ironic: 'x',
+    backend: 'sim',
+    startedAt: '2026-01-01T00:00:00Z',
+    durationMs: 1000,
+    ok,
+    nodes: [{ node: 'node-0', ok, provisionStates: states, ipmiCommands: 0, durationMs: 1000 }],
+    steps: [],
+    assertions: [],
+    events: errors.map((label, i) => ({ at: i, node: 'node-0', kind: 'api', label, ok: false })),
+  };
+}
+
+describe('fidelity comparison', () => {
+  it('splits states into phases ending in resting or failed states, each state once', () => {
+    expect(
+      phases(['enroll', 'verifying', 'manageable', 'deploying', 'wait call-back', 'deploying', 'active']),
+    ).toEqual([['enroll'], ['verifying', 'manageable'], ['deploying', 'wait call-back', 'active']]);
+    expect(phases(['inspecting', 'inspect wait', 'inspect failed', 'manageable'])).toEqual([
+      ['inspecting', 'inspect wait', 'inspect failed'],
+      ['manageable'],
+    ]);
+  });
+
+  it('does not count a fleeting state only one side polled, nor repeated heartbeat cycles', () => {
+    const mock = run(['enroll', 'verifying', 'manageable', 'cleaning', 'available', 'deploying', 'active']);
+    const real = run([
+      'enroll',
+      'manageable',
+      'available',
+      'deploying',
+      'wait call-back',
+      'deploying',
+      'wait call-back',
+      'active',
+    ]);
+    const c = compareRuns(mock, real);
+    // wait call-back is not fleeting: the mock never showing it is a difference.
+    expect(c.differences).toHaveLength(1);
+    expect(c.differences[0]).toMatchObject({
+      kind: 'provision-states',
+      mock: 'enroll | manageable | available | deploying → active',
+      real: 'enroll | manageable | available | deploying → wait call-back → active',
+    });
+    expect(c.differences[0]?.known).toBeUndefined();
+  });
+
+  it('compares API errors by route and status, and reads the known table', () => {
+    const mock = run(['enroll'], ['PUT /v1/nodes/aaaa/states/provision → 400']);
+    const real = run(['enroll'], ['PUT /v1/nodes/bbbb/states/provision → 409']);
+    const unknown = compareRuns(mock, real, []);
+    expect(unknown.differences.map((d) => [d.kind, d.mock, d.real])).toEqual([
+      [
+        'api-errors',
+        'PUT /v1/nodes/{node}/states/provision → 400',
+        'PUT /v1/nodes/{node}/states/provision → 409',
+      ],
+    ]);
+    const known = compareRuns(mock, real, [
+      { scenario: 's', kind: 'api-errors', mock: /→ 400/, real: /→ 409/, reason: 'because' },
+    ]);
+    expect(known.differences[0]?.known).toBe('because');
+    const report = fidelityReport([unknown, known], 'now');
+    expect(report).toMatchObject({ unexplained: 1, known: 1 });
+    expect(fidelityText(report)).toContain('DIFFERENT node-0 api-errors');
+    expect(fidelityHtml(report)).toContain('known — because');
+  });
+
+  it('reports a node that passed on one side and failed on the other', () => {
+    const c = compareRuns(run(['enroll'], [], true), run(['enroll'], [], false));
+    expect(c.differences.map((d) => d.kind)).toEqual(['outcome']);
+  });
+});
