@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { createLogger } from '../../../common/src/index.ts';
 import { ApiError } from '../api/errors.ts';
 import { PowerState } from '../states.ts';
@@ -147,6 +147,103 @@ const BOOT_DEVICE_MAP: Record<string, string> = {
   'Force BIOS Setup': 'bios',
 };
 
+interface SpawnRequest {
+  file: string;
+  args: string[];
+  /** Written (mode 0600) just before the run and removed after it, as Ironic's password file. */
+  pwFile: string;
+  password: string;
+  timeoutMs: number;
+}
+
+interface SpawnResult {
+  stdout: string;
+  stderr: string;
+  /** Set when the process failed to start, exited non-zero or timed out. */
+  error?: string;
+}
+
+/**
+ * The worker side of SpawnPool, plain CommonJS so it runs without the TypeScript loader: writes the
+ * password file, runs the process, removes the file, and reports the output.
+ */
+const SPAWN_WORKER = `
+const { parentPort } = require('node:worker_threads');
+const { execFile } = require('node:child_process');
+const { writeFileSync, rmSync } = require('node:fs');
+parentPort.on('message', (m) => {
+  try {
+    writeFileSync(m.pwFile, m.password, { mode: 0o600 });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, stdout: '', stderr: '', error: String(e) });
+    return;
+  }
+  const child = execFile(m.file, m.args, { timeout: m.timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' },
+    (err, stdout, stderr) => {
+      rmSync(m.pwFile, { force: true });
+      parentPort.postMessage({ id: m.id, stdout, stderr, error: err ? err.message : undefined });
+    });
+  child.stdin?.end();
+});
+`;
+
+/**
+ * Starts processes from worker threads. Node's spawn blocks its event loop until the child has
+ * exec'd (libuv waits on a close-on-exec pipe); on a busy machine that is milliseconds per run, and
+ * a conductor running thousands of ipmitool processes would stall its API and heartbeats for that
+ * long each time. A worker blocks only itself.
+ */
+class SpawnPool {
+  readonly #workers: { w: Worker; busy: number }[] = [];
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: SpawnResult) => void; reject: (e: Error) => void; slot: { w: Worker; busy: number } }
+  >();
+  #next = 0;
+  #id = 0;
+
+  #start(): void {
+    const size = Math.max(2, Math.min(4, availableParallelism()));
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(SPAWN_WORKER, { eval: true });
+      const slot = { w, busy: 0 };
+      w.unref();
+      w.on('message', (m: SpawnResult & { id: number }) => {
+        const p = this.#pending.get(m.id);
+        if (p === undefined) return;
+        this.#pending.delete(m.id);
+        if (--slot.busy === 0) w.unref();
+        p.resolve(m);
+      });
+      w.on('error', (err) => {
+        for (const [id, p] of this.#pending) {
+          if (p.slot !== slot) continue;
+          this.#pending.delete(id);
+          p.reject(err);
+        }
+      });
+      this.#workers.push(slot);
+    }
+  }
+
+  run(req: SpawnRequest): Promise<SpawnResult> {
+    if (this.#workers.length === 0) this.#start();
+    const slot = this.#workers[this.#next++ % this.#workers.length]!;
+    const id = ++this.#id;
+    // A worker with work keeps the process alive; an idle one does not.
+    if (slot.busy++ === 0) slot.w.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, slot });
+      slot.w.postMessage({ id, ...req });
+    });
+  }
+
+  async close(): Promise<void> {
+    const ws = this.#workers.splice(0);
+    await Promise.all(ws.map((s) => s.w.terminate()));
+  }
+}
+
 /**
  * Runs ipmitool the way Ironic does (ipmitool.py `_exec_ipmitool`): one process per command, the
  * password through a temporary file (`-f`), a command waits until min_command_interval has passed
@@ -160,12 +257,14 @@ export class IpmiTool {
   readonly calls: IpmiCall[] = [];
   readonly stats: IpmiStats = { runs: 0, failures: 0, execMs: 0, throttleMs: 0, bySubcommand: {} };
   #tmpDir: Promise<string> | undefined;
+  readonly #spawner = new SpawnPool();
 
   constructor(cfg: IpmiToolConfig) {
     this.#cfg = cfg;
   }
 
   async dispose(): Promise<void> {
+    await this.#spawner.close();
     if (this.#tmpDir) await rm(await this.#tmpDir, { recursive: true, force: true });
   }
 
@@ -203,30 +302,24 @@ export class IpmiTool {
     this.#tmpDir ??= mkdtemp(join(tmpdir(), 'mock-ironic-ipmi-'));
     const dir = await this.#tmpDir;
     const pwFile = join(dir, `pw-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    // An empty password still needs a file, or ipmitool prompts (Ironic writes '\0').
-    await writeFile(pwFile, info.password ?? '\0', { mode: 0o600 });
     const argv = [...ipmitoolArgs(info, this.#cfg.minCommandInterval), '-f', pwFile, ...command.split(' ')];
     const startedAt = this.#cfg.timers.now();
     const t0 = performance.now();
     let ok = false;
     try {
-      // execFile, not a richer process wrapper: one run per IPMI command adds up (a 100-node flow
-      // runs thousands), and the parent's CPU per spawn is what limits a busy conductor.
-      const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(
-          this.#cfg.binary ?? 'ipmitool',
-          argv,
-          { timeout: this.#cfg.processTimeoutMs ?? 60_000, killSignal: 'SIGKILL', encoding: 'utf8' },
-          (err, out, stderr) => {
-            if (err) {
-              const detail = stderr.trim() || err.message;
-              reject(new Error(`ipmitool ${command}: ${detail}`, { cause: err }));
-            } else resolve(out.replace(/\n$/, ''));
-          },
-        ).stdin?.end();
+      // An empty password still needs a file, or ipmitool prompts (Ironic writes '\0').
+      const res = await this.#spawner.run({
+        file: this.#cfg.binary ?? 'ipmitool',
+        args: argv,
+        pwFile,
+        password: info.password ?? '\0',
+        timeoutMs: this.#cfg.processTimeoutMs ?? 60_000,
       });
+      if (res.error !== undefined) {
+        throw new Error(`ipmitool ${command}: ${res.stderr.trim() || res.error}`);
+      }
       ok = true;
-      return stdout;
+      return res.stdout.replace(/\n$/, '');
     } finally {
       const ms = performance.now() - t0;
       const st = this.stats;
@@ -236,7 +329,6 @@ export class IpmiTool {
       st.bySubcommand[command] = (st.bySubcommand[command] ?? 0) + 1;
       this.calls.push({ address: info.address, argv, startedAt, ms, ok });
       if (this.calls.length > KEEP_CALLS) this.calls.splice(0, this.calls.length - KEEP_CALLS);
-      await rm(pwFile, { force: true });
     }
   }
 
