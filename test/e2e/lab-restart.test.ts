@@ -223,7 +223,7 @@ describe.skipIf(!hasCommand('ipmitool'))('a lab restarted with bmlab down / up k
     expect(console.text).toMatch(new RegExp(`bmlab-deployed-image ${written.slice(7, 19)} up`));
     expect(await ok(web(), ['chassis', 'status'])).toMatch(/Power Restore Policy : previous/);
     expect(await ok(web(), ['chassis', 'restart_cause'])).toMatch(
-      /power-up via power restore policy|restore/i,
+      /System restart cause: power-up due to restore-previous power policy/,
     );
     expect((await ironic('GET', `/v1/nodes/${webNode.uuid}`)).provision_state).toBe('active');
 

@@ -199,6 +199,23 @@ describe('LabStateStore refuses files it must not touch, naming them and leaving
     }
   });
 
+  it('a machine snapshot without its boot override is refused too', async () => {
+    const file = join(dir, 'lab.sqlite');
+    const st = LabStateStore.open(file);
+    st.putNode('node-0', 0, defaultMachineSpec(0));
+    st.write('node-0', { machine: JSON.stringify({ power: 'on' }) });
+    st.close();
+    const a = await node();
+    try {
+      expect(() => LabState.open(file).attach([a])).toThrow(
+        /lab\.sqlite: node 'node-0': node-0: machine snapshot lacks a boot override/,
+      );
+      expect(a.machine.powerState()).toBe('off');
+    } finally {
+      await a.close();
+    }
+  });
+
   it('in memory when the lab has no state directory', () => {
     const st = LabStateStore.open();
     st.putNode('n', 0, { a: 1 });

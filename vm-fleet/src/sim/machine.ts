@@ -14,7 +14,7 @@
  * POST or firmware, as on real hardware.
  */
 import type { Duplex } from 'node:stream';
-import { createLogger } from '../../../common/src/index.ts';
+import { createLogger, DecodeError, StateError } from '../../../common/src/index.ts';
 import {
   type ClientKind,
   clientArchFor,
@@ -216,8 +216,18 @@ export class SimMachine implements Machine {
    * power restore policy, as after a real rack loses and regains AC power.
    */
   restore(snap: SimMachineSnapshot): void {
-    if (this.#state !== 'off') throw new Error(`${this.id}: restore needs the machine off`);
-    this.#override = { ...snap.override };
+    if (this.#state !== 'off')
+      throw new StateError(this.#state, ['off'], `${this.id}: restore needs the machine off`);
+    const o = snap.override as Partial<BootOverride> | undefined;
+    if (
+      typeof o?.device !== 'string' ||
+      typeof o.persistent !== 'boolean' ||
+      (o.mode !== 'bios' && o.mode !== 'uefi') ||
+      typeof snap.disks !== 'object' ||
+      snap.disks === null
+    )
+      throw new DecodeError('ERR_SNAPSHOT', `${this.id}: machine snapshot lacks a boot override or disks`);
+    this.#override = { device: o.device, persistent: o.persistent, mode: o.mode };
     // By name: a disk the spec no longer has is dropped, a new one stays blank.
     for (const d of this.disks) d.restore(snap.disks[d.name] ?? undefined);
     this.lastBootDevice = snap.lastBootDevice ?? undefined;
