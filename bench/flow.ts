@@ -129,7 +129,7 @@ const lab = await Lab.start({
 });
 let record: RunRecord;
 let mockCpu = { own: 0, children: 0 };
-let stats: ConductorStats;
+let stats: ConductorStats & { eventLoopDelay?: { meanMs: number; p99Ms: number; maxMs: number } };
 let selfEnd = self0;
 try {
   const statsFile = join(lab.stateDir, 'conductor-stats.json');
@@ -154,7 +154,7 @@ try {
     const exited = once(mock.proc, 'exit');
     mock.proc.kill('SIGTERM');
     await exited;
-    stats = JSON.parse(readFileSync(statsFile, 'utf8')) as ConductorStats;
+    stats = JSON.parse(readFileSync(statsFile, 'utf8')) as typeof stats;
   } else {
     stats = lab.ironic?.conductor.stats() as ConductorStats;
   }
@@ -215,6 +215,10 @@ if (mode === 'process') say(`    mock Ironic process  ${f1(own.mock)}   (API, co
 say(
   `    ipmitool processes   ${f1(ipmitoolCpu)}   (${((ipmitoolCpu / Math.max(1, ip.runs)) * 1000).toFixed(1)} ms per run)`,
 );
+if (stats.eventLoopDelay !== undefined) {
+  const d = stats.eventLoopDelay;
+  say(`    mock event loop      delay mean ${d.meanMs} ms, p99 ${d.p99Ms} ms, max ${d.maxMs} ms`);
+}
 say('  IPMI (conductor side)');
 say(
   `    ipmitool runs        ${ip.runs} (${perNode(ip.runs)} per node), ${ip.failures} failed and retried; BMCs saw ${sessions} sessions, ${ipmiRequests} requests`,

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../common/src/index.ts';
 import { type MockIronicOptions, serveMockIronic } from '../../mock-ironic/src/index.ts';
@@ -24,7 +25,7 @@ Conductor options (ironic.conf names; defaults are Ironic's):
                                      [agent]post_deploy_get_power_state_retry_interval (5)
   --automated-clean true|false       [conductor]automated_clean (true)
   --stats-file FILE                  at exit, write what the conductor did (IPMI runs and the
-                                     time in them, heartbeats) as JSON to FILE
+                                     time in them, heartbeats, event-loop delay) as JSON to FILE
 `;
 
 /** A non-negative number of seconds from a flag, or a ConfigError naming the flag. */
@@ -109,6 +110,9 @@ export async function ironic(argv: string[]): Promise<number> {
     ...(values['http-url'] === undefined ? {} : { httpUrl: values['http-url'] }),
     conductor,
   });
+  // How long the event loop was held up (API, heartbeats and conductor share it): for --stats-file.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   process.stdout.write(`mock Ironic ${server.url}\nready\n`);
   // Stay subscribed (`on`, not `once`): execa's exit hook re-raises a signal that no other
   // listener is left to handle, which would kill the process before it cleans up.
@@ -116,7 +120,12 @@ export async function ironic(argv: string[]): Promise<number> {
     process.on('SIGINT', resolve);
     process.on('SIGTERM', resolve);
   });
-  const stats = server.conductor.stats();
+  loop.disable();
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const stats = {
+    ...server.conductor.stats(),
+    eventLoopDelay: { meanMs: ms(loop.mean), p99Ms: ms(loop.percentile(99)), maxMs: ms(loop.max) },
+  };
   await server.stop();
   if (values['stats-file'] !== undefined)
     await writeFile(values['stats-file'], `${JSON.stringify(stats, null, 2)}\n`);
