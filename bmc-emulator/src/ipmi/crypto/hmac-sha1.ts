@@ -18,8 +18,8 @@ const W = new Int32Array(80);
 /** The last one or two blocks of a message, with SHA-1's padding and length. */
 const TAIL = new Uint8Array(2 * BLOCK);
 
-/** One SHA-1 compression (FIPS 180-4 section 6.1.2) of the block at `b[off]` into `h`. */
-function compress(h: Int32Array, b: Uint8Array, off: number): void {
+/** Loads the 64-byte block at `b[off]` as the first 16 (big-endian) words of the schedule. */
+function load(b: Uint8Array, off: number): void {
   for (let i = 0; i < 16; i++) {
     const j = off + 4 * i;
     W[i] =
@@ -28,6 +28,10 @@ function compress(h: Int32Array, b: Uint8Array, off: number): void {
       ((b[j + 2] as number) << 8) |
       (b[j + 3] as number);
   }
+}
+
+/** One SHA-1 compression (FIPS 180-4 section 6.1.2) of the block loaded in W[0..15] into `h`. */
+function compress(h: Int32Array): void {
   for (let i = 16; i < 80; i++) {
     const x = (W[i - 3] as number) ^ (W[i - 8] as number) ^ (W[i - 14] as number) ^ (W[i - 16] as number);
     W[i] = (x << 1) | (x >>> 31);
@@ -81,28 +85,36 @@ function compress(h: Int32Array, b: Uint8Array, off: number): void {
 /** Hashes `m` into `h`, which already holds the state after `before` bytes (whole blocks). */
 function absorb(h: Int32Array, before: number, m: Uint8Array): void {
   const whole = m.length - (m.length % BLOCK);
-  for (let off = 0; off < whole; off += BLOCK) compress(h, m, off);
+  for (let off = 0; off < whole; off += BLOCK) {
+    load(m, off);
+    compress(h);
+  }
+  // The rest, 80h, zeros, and the message length in bits, big-endian in the last 8 bytes (IPMI
+  // packets stay far below 2^32 bits): one block, or two when the rest leaves no room for them.
   const rest = m.length - whole;
-  const blocks = rest + 9 > BLOCK ? 2 : 1;
-  TAIL.fill(0, 0, blocks * BLOCK);
-  TAIL.set(m.subarray(whole), 0);
+  const end = rest + 9 > BLOCK ? 2 * BLOCK : BLOCK;
+  for (let i = 0; i < rest; i++) TAIL[i] = m[whole + i] as number;
   TAIL[rest] = 0x80;
-  // The message length in bits, big-endian in the last 8 bytes; IPMI packets stay far below 2^32 bits.
+  for (let i = rest + 1; i < end - 4; i++) TAIL[i] = 0;
   const bits = (before + m.length) * 8;
-  const end = blocks * BLOCK;
   TAIL[end - 4] = bits >>> 24;
   TAIL[end - 3] = bits >>> 16;
   TAIL[end - 2] = bits >>> 8;
   TAIL[end - 1] = bits;
-  compress(h, TAIL, 0);
-  if (blocks === 2) compress(h, TAIL, BLOCK);
+  load(TAIL, 0);
+  compress(h);
+  if (end > BLOCK) {
+    load(TAIL, BLOCK);
+    compress(h);
+  }
 }
 
 function padState(key: Uint8Array, pad: number): Int32Array {
   const block = new Uint8Array(BLOCK).fill(pad);
   for (let i = 0; i < key.length; i++) block[i] = (block[i] as number) ^ (key[i] as number);
   const h = Int32Array.from(IV);
-  compress(h, block, 0);
+  load(block, 0);
+  compress(h);
   return h;
 }
 
@@ -110,7 +122,6 @@ export class HmacSha1 {
   readonly #inner: Int32Array;
   readonly #outer: Int32Array;
   readonly #h = new Int32Array(5);
-  readonly #digest = new Uint8Array(DIGEST);
 
   constructor(key: Uint8Array) {
     if (key.length > BLOCK) throw new RangeError('HMAC-SHA1 keys longer than 64 bytes are hashed first');
@@ -123,16 +134,14 @@ export class HmacSha1 {
     const h = this.#h;
     h.set(this.#inner);
     absorb(h, BLOCK, m);
-    const d = this.#digest;
-    for (let i = 0; i < 5; i++) {
-      const v = h[i] as number;
-      d[4 * i] = v >>> 24;
-      d[4 * i + 1] = v >>> 16;
-      d[4 * i + 2] = v >>> 8;
-      d[4 * i + 3] = v;
-    }
+    // The outer hash's only block: the inner digest (five words), 80h, zeros, and the length of
+    // opad block + digest in bits — built as words, straight into the schedule.
+    for (let i = 0; i < 5; i++) W[i] = h[i] as number;
+    W[5] = 0x80000000 | 0;
+    for (let i = 6; i < 15; i++) W[i] = 0;
+    W[15] = (BLOCK + DIGEST) * 8;
     h.set(this.#outer);
-    absorb(h, BLOCK, d);
+    compress(h);
     const out = Buffer.allocUnsafe(n);
     for (let i = 0; i < n; i++) out[i] = (h[i >> 2] as number) >>> (24 - 8 * (i & 3));
     return out;
