@@ -19,6 +19,7 @@ export const DEFAULT_FIDELITY_SCENARIOS = [
   'clean-on-undeploy',
   'wrong-bmc-credentials',
   'inspection-never-calls-back',
+  'invalid-requests',
 ] as const;
 
 export const FIDELITY_HELP = `Usage: bmlab fidelity [--scenarios a,b,...] [--nodes N] [--report DIR]

@@ -73,6 +73,29 @@ describe('fidelity comparison', () => {
     expect(fidelityHtml(report)).toContain('known — because');
   });
 
+  it("compares Ironic's faultstrings too, with the runs' UUIDs taken out", () => {
+    const withDetail = (uuid: string, detail: string): RunRecord => ({
+      ...run(['enroll']),
+      events: [
+        {
+          at: 0,
+          node: 'node-0',
+          kind: 'api',
+          label: `PUT /v1/nodes/${uuid}/states/provision → 400`,
+          detail,
+          ok: false,
+        },
+      ],
+    });
+    const a = '6ac22b0a-feb0-4279-9513-42c53cb3b1e0';
+    const b = '8728479f-1d25-4af9-9ea6-0645a21ff459';
+    const msg = (u: string) =>
+      `The requested action "active" can not be performed on node "${u}" while it is in state "enroll".`;
+    expect(compareRuns(withDetail(a, msg(a)), withDetail(b, msg(b))).differences).toEqual([]);
+    const d = compareRuns(withDetail(a, msg(a)), withDetail(b, 'Cannot patch /provision_state.')).differences;
+    expect(d.map((x) => x.kind)).toEqual(['api-errors']);
+  });
+
   it('reports a node that passed on one side and failed on the other', () => {
     const c = compareRuns(run(['enroll'], [], true), run(['enroll'], [], false));
     expect(c.differences.map((d) => d.kind)).toEqual(['outcome']);

@@ -1,6 +1,7 @@
 /**
  * Fidelity: the same scenario run against the mock and against real Ironic, compared node by node —
- * the provision states each node went through and the API errors the scenario got. A difference is
+ * the provision states each node went through and the API errors the scenario got (status code and
+ * Ironic's faultstring). A difference is
  * either fixed in the mock or listed in `KNOWN_DIFFERENCES` with its reason; only unlisted ones fail.
  *
  * Provision states are observed by polling, so a state that lasts less than a poll can be missed on
@@ -94,14 +95,20 @@ function alignFleeting(a: string[][], b: string[][]): [string[][], string[][]] {
 
 const render = (ph: string[][]) => ph.map((p) => p.join(' → ')).join(' | ');
 
-/** `PUT /v1/nodes/{node}/states/provision → 400`: the API errors of one node, in order. */
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/**
+ * `PUT /v1/nodes/{node}/states/provision → 400: <faultstring>`: the API errors of one node, in
+ * order, with UUIDs (which differ between the runs) replaced.
+ */
 function apiErrors(rec: RunRecord, node: string): string[] {
   return rec.events
     .filter((e) => e.kind === 'api' && e.ok === false && e.node === node)
     .map((e) =>
-      e.label
+      `${e.label}${e.detail === undefined ? '' : `: ${e.detail}`}`
         .replace(/\/v1\/nodes\/[^/\s]+/, '/v1/nodes/{node}')
-        .replace(/\/v1\/ports\/[^/\s]+/, '/v1/ports/{port}'),
+        .replace(/\/v1\/ports\/[^/\s]+/, '/v1/ports/{port}')
+        .replace(UUID, '{uuid}'),
     );
 }
 
@@ -129,6 +136,9 @@ export function compareRuns(
   const scenario = mock.scenario;
   const differences: Difference[] = [];
   const names = [...new Set([...mock.nodes.map((n) => n.node), ...real.nodes.map((n) => n.node)])];
+  // Calls not about one node (a create that failed, a name that does not exist) count as the run's.
+  if ([mock, real].some((r) => r.events.some((e) => e.kind === 'api' && e.ok === false && e.node === '')))
+    names.push('');
   const nodes = names.map((node) => {
     const m = mock.nodes.find((n) => n.node === node);
     const r = real.nodes.find((n) => n.node === node);
@@ -188,7 +198,7 @@ export function fidelityText(r: FidelityReport): string {
       `${s.scenario}: mock ${s.mock.ok ? 'PASS' : 'FAIL'} ${(s.mock.durationMs / 1000).toFixed(1)} s, real ${s.real.ok ? 'PASS' : 'FAIL'} ${(s.real.durationMs / 1000).toFixed(1)} s`,
     );
     for (const n of s.nodes) {
-      lines.push(`  ${n.node}`);
+      lines.push(`  ${n.node || '(run)'}`);
       lines.push(`    mock states: ${n.mockStates.join(' → ')}`);
       lines.push(`    real states: ${n.realStates.join(' → ')}`);
       if (n.mockErrors.length + n.realErrors.length > 0) {
@@ -197,7 +207,7 @@ export function fidelityText(r: FidelityReport): string {
       }
     }
     for (const d of s.differences) {
-      lines.push(`  ${d.known === undefined ? 'DIFFERENT' : 'known'} ${d.node} ${d.kind}`);
+      lines.push(`  ${d.known === undefined ? 'DIFFERENT' : 'known'} ${d.node || '(run)'} ${d.kind}`);
       lines.push(`    mock: ${d.mock}`);
       lines.push(`    real: ${d.real}`);
       if (d.known !== undefined) lines.push(`    reason: ${d.known}`);

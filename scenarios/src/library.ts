@@ -11,6 +11,7 @@ import { bootDeviceNotPersistent } from './builtin/boot-device-not-persistent.ts
 import { cleanOnUndeploy } from './builtin/clean-on-undeploy.ts';
 import { enrollInspectDeploy } from './builtin/enroll-inspect-deploy.ts';
 import { inspectionNeverCallsBack } from './builtin/inspection-never-calls-back.ts';
+import { invalidRequests } from './builtin/invalid-requests.ts';
 import { powerCycleStorm } from './builtin/power-cycle-storm.ts';
 import { wrongBmcCredentials } from './builtin/wrong-bmc-credentials.ts';
 import type { Scenario } from './scenario.ts';
@@ -25,6 +26,7 @@ export const builtinScenarios: Readonly<Record<string, Scenario>> = Object.fromE
     wrongBmcCredentials,
     cleanOnUndeploy,
     inspectionNeverCallsBack,
+    invalidRequests,
   ].map((s) => [s.name, s]),
 );
 

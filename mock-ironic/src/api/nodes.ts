@@ -387,13 +387,9 @@ export function registerNodeRoutes(app: App, deps: AppDeps): void {
       const patch = req.body as { op: string; path: string; value?: unknown }[];
       for (const p of patch) {
         const root = p.path.split('/')[1] ?? '';
+        // api/controllers/v1/utils.py patch_validate_allowed_fields: the same refusal for read-only
+        // fields (provision_state, uuid, ...) as for unknown ones.
         if (!PATCH_ALLOWED_FIELDS.includes(root)) {
-          if (NODE_FIELDS.includes(root)) {
-            throw ApiError.badRequest(
-              `'/${root}' is an internal attribute and can not be updated`,
-              'ClientSideError',
-            );
-          }
           throw ApiError.badRequest(
             `Cannot patch ${p.path}. Only the following can be updated: ${PATCH_ALLOWED_FIELDS.join(', ')}`,
             'ClientSideError',
