@@ -166,6 +166,8 @@ describe.skipIf(!hasCommand('ipmitool'))('a lab restarted with bmlab down / up k
     const events = join(dir, 'events');
     writeFileSync(events, '0x04 0x01 0x01 0x01 0x59 0x5b 0x5a\n');
     await ok(db(), ['sel', 'add', events]);
+    // The SEL clock set far from the wall clock: a BMC's battery-backed clock keeps running.
+    await ok(db(), ['sel', 'time', 'set', '01/01/30 00:00:00']);
     const selBefore = await ok(db(), ['sel', 'list']);
     // Write FRU Data (Storage 12h): device 0, offset 01F0h, two bytes.
     expect(await ok(db(), ['raw', '0x0a', '0x12', '0x00', '0xf0', '0x01', '0xab', '0xcd'])).toMatch(/02/);
@@ -242,6 +244,11 @@ describe.skipIf(!hasCommand('ipmitool'))('a lab restarted with bmlab down / up k
     expect(app5).toMatch(/BIOS EFI boot/);
     expect(app5).toMatch(/Force PXE/);
     expect(await ok(db(), ['sel', 'list'], 'n3w-pass')).toBe(selBefore);
+    const selTime = /01\/01\/30 00:(\d\d):(\d\d) UTC/.exec(
+      await ok(db(), ['sel', 'time', 'get'], 'n3w-pass'),
+    );
+    expect(selTime).not.toBeNull(); // not before the time set, and not more than an hour later
+    expect(Number(selTime?.[1]) * 60 + Number(selTime?.[2])).toBeGreaterThan(0);
     expect(await ok(db(), ['sel', 'elist'], 'n3w-pass')).toMatch(
       /Temperature #0x01 \| Upper Critical going high/,
     );

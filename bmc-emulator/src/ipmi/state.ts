@@ -287,7 +287,8 @@ export interface BmcSnapshot {
   readonly hw: HardwareSnapshot;
 }
 
-export function snapshotBmcState(s: BmcState): BmcSnapshot {
+/** `clockMs`: the BMC's clock now (the `Clock` it was built with), for the SEL clock's skew. */
+export function snapshotBmcState(s: BmcState, clockMs: number): BmcSnapshot {
   const { flagsSetAt: _volatile, ...boot } = s.boot;
   return {
     users: s.users.map((u) => ({ ...u })),
@@ -302,12 +303,12 @@ export function snapshotBmcState(s: BmcState): BmcSnapshot {
     lastPowerOnByCommand: s.lastPowerOnByCommand,
     channelPrivilegeLimit: s.channelPrivilegeLimit,
     quirks: { ...s.quirks },
-    hw: snapshotHardwareState(s.hw),
+    hw: snapshotHardwareState(s.hw, clockMs),
   };
 }
 
 /** Puts a snapshot back into a freshly created state; a snapshot of the wrong shape is a DecodeError. */
-export function restoreBmcState(s: BmcState, snap: BmcSnapshot): void {
+export function restoreBmcState(s: BmcState, snap: BmcSnapshot, clockMs: number): void {
   if (!Array.isArray(snap.users) || snap.users.length !== s.users.length)
     throw new DecodeError('ERR_SNAPSHOT', `users: expected ${s.users.length} user slots`);
   snap.users.forEach((u, i) => {
@@ -325,5 +326,5 @@ export function restoreBmcState(s: BmcState, snap: BmcSnapshot): void {
   ] as const)
     assignChecked(s, { [k]: snap[k] }, '');
   assignChecked(s.quirks, snap.quirks, 'quirks');
-  restoreHardwareState(s.hw, snap.hw);
+  restoreHardwareState(s.hw, snap.hw, clockMs);
 }

@@ -29,7 +29,7 @@ import {
   snapshotBmcState,
   snapshotSel,
 } from '../../../bmc-emulator/src/index.ts';
-import { BmlabError, createLogger } from '../../../common/src/index.ts';
+import { BmlabError, createLogger, systemClock } from '../../../common/src/index.ts';
 import type { Machine, MachineSpec } from '../../../vm-fleet/src/index.ts';
 import { LabStateError, LabStateStore, type Section } from './store.ts';
 
@@ -171,7 +171,8 @@ export class LabState {
 
   #restore(n: PersistedNode, sections: Partial<Record<Section, unknown>>): boolean {
     const bmc = sections.bmc as BmcSnapshot | undefined;
-    if (bmc !== undefined) restoreBmcState(n.bmc.state, bmc);
+    // The lab builds its BMCs on the system clock.
+    if (bmc !== undefined) restoreBmcState(n.bmc.state, bmc, systemClock.now());
     const sel = sections.sel as SelSnapshot | undefined;
     if (sel !== undefined) restoreSel(n.bmc.state.hw.sel, sel);
     const faults = sections.faults as FaultsSnapshot | undefined;
@@ -225,7 +226,7 @@ export class LabState {
     const put = (s: Section, json: string) => {
       if (last[s] !== json) parts[s] = json;
     };
-    put('bmc', JSON.stringify(snapshotBmcState(n.bmc.state)));
+    put('bmc', JSON.stringify(snapshotBmcState(n.bmc.state, systemClock.now())));
     // The SEL is the one part that grows: serialise it only when its bookkeeping moved.
     const sel = n.bmc.state.hw.sel;
     const mark = `${sel.entries.length}:${sel.nextId}:${sel.lastAddition}:${sel.lastErase}:${sel.overflow}:${sel.entries[0]?.id}`;

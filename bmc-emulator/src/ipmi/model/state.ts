@@ -164,7 +164,12 @@ export function createHardwareState(o: HardwareStateOptions): HardwareState {
  */
 export interface HardwareSnapshot {
   readonly fru: string | null;
-  readonly selTimeOffset: number | null;
+  /**
+   * Seconds the SEL clock is ahead of the wall clock (Set SEL Time moves it). The offset itself is
+   * relative to the BMC's clock, which starts anew with the process; the skew is what a BMC's
+   * battery-backed clock keeps while the lab is down.
+   */
+  readonly selTimeSkew: number | null;
   readonly sensorOverrides: Record<string, number>;
   readonly thresholds: ThresholdSettings;
   readonly lan: LanConfig;
@@ -172,10 +177,16 @@ export interface HardwareSnapshot {
   readonly dcmi: DcmiConfig;
 }
 
-export function snapshotHardwareState(hw: HardwareState): HardwareSnapshot {
+/** `clockMs` is the BMC's clock now (its `Clock.now()`), `wallMs` the wall clock. */
+export function snapshotHardwareState(
+  hw: HardwareState,
+  clockMs: number,
+  wallMs = Date.now(),
+): HardwareSnapshot {
   return {
     fru: hw.fru === undefined ? null : Buffer.from(hw.fru).toString('hex'),
-    selTimeOffset: hw.selTimeOffset ?? null,
+    selTimeSkew:
+      hw.selTimeOffset === undefined ? null : Math.round(clockMs / 1000 + hw.selTimeOffset - wallMs / 1000),
     sensorOverrides: { ...hw.sensorOverrides },
     thresholds: structuredClone(hw.thresholds),
     lan: { ...hw.lan, cipherPrivileges: [...hw.lan.cipherPrivileges] },
@@ -200,13 +211,19 @@ export function assignChecked<T extends object>(target: T, from: unknown, what: 
   }
 }
 
-export function restoreHardwareState(hw: HardwareState, snap: HardwareSnapshot): void {
+export function restoreHardwareState(
+  hw: HardwareState,
+  snap: HardwareSnapshot,
+  clockMs: number,
+  wallMs = Date.now(),
+): void {
   if (snap.fru !== null) {
     if (typeof snap.fru !== 'string' || !/^([0-9a-f]{2})*$/.test(snap.fru))
       throw new DecodeError('ERR_SNAPSHOT', 'hw.fru is not hex');
     hw.fru = [...Buffer.from(snap.fru, 'hex')];
   }
-  if (snap.selTimeOffset !== null) hw.selTimeOffset = Number(snap.selTimeOffset);
+  if (typeof snap.selTimeSkew === 'number')
+    hw.selTimeOffset = Math.floor(wallMs / 1000 + snap.selTimeSkew - clockMs / 1000);
   hw.sensorOverrides = { ...snap.sensorOverrides };
   hw.thresholds = structuredClone(snap.thresholds ?? {});
   assignChecked(hw.lan, snap.lan, 'hw.lan');
