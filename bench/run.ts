@@ -24,11 +24,33 @@ import { type Credentials, Endpoint, pingAuthCaps, RmcpPlusSession, type Target 
 import type { Job, LoadResult, PortRange } from './loadgen/load.ts';
 import { runLoad } from './loadgen/pool.ts';
 import { type MemoryFootprint, parseKbField, parseSmapsRollup, parseStatCpu } from './src/loadgen/procfs.ts';
-import { type LatencySummary, summarize } from './src/loadgen/stats.ts';
+import { type LatencySummary, mergeSamples, summarize } from './src/loadgen/stats.ts';
 
+/**
+ * steadyMs per row and target is split into `steadyRounds` windows that take turns across the
+ * targets (bmlab, pyghmi, ipmi_sim, bmlab, …): on a machine shared with other work the load
+ * changes within a minute, and alternating short windows exposes every target to the same load,
+ * so the ratios between targets hold even when the absolute figures move.
+ */
 const PROFILES = {
-  full: { warmup: 2000, setups: 20_000, setupLoops: 16, setupMaxMs: 120_000, steadyMs: 8000, fleet: 1000 },
-  quick: { warmup: 500, setups: 2000, setupLoops: 16, setupMaxMs: 30_000, steadyMs: 2000, fleet: 1000 },
+  full: {
+    warmup: 2000,
+    setups: 20_000,
+    setupLoops: 16,
+    setupMaxMs: 120_000,
+    steadyMs: 8000,
+    steadyRounds: 4,
+    fleet: 1000,
+  },
+  quick: {
+    warmup: 500,
+    setups: 2000,
+    setupLoops: 16,
+    setupMaxMs: 30_000,
+    steadyMs: 2000,
+    steadyRounds: 2,
+    fleet: 1000,
+  },
 } as const;
 type Profile = (typeof PROFILES)[keyof typeof PROFILES];
 const CLIENTS = [1, 8, 64] as const;
@@ -99,7 +121,17 @@ interface Phase {
   rssSeries: [number, number][];
 }
 
-async function measure(pid: number, job: Job, workers: number): Promise<Phase> {
+/** One measured window, before it is summarized (windows of a row are added up). */
+interface MeasuredWindow {
+  result: LoadResult;
+  wallMs: number;
+  cpuMs: number;
+  sysMs: number;
+  loadgenMs: number;
+  rssSeries: [number, number][];
+}
+
+async function measureWindow(pid: number, job: Job, workers: number): Promise<MeasuredWindow> {
   let cpu0 = { user: 0, sys: 0 };
   let cpu1 = { user: 0, sys: 0 };
   let wall0 = 0;
@@ -109,7 +141,7 @@ async function measure(pid: number, job: Job, workers: number): Promise<Phase> {
   const rssSeries: [number, number][] = [];
   let sampler: NodeJS.Timeout | undefined;
   const sample = () => rssSeries.push([Math.round(performance.now() - wall0), rssKb(pid)]);
-  const r = await runLoad(job, workers, {
+  const result = await runLoad(job, workers, {
     onStart() {
       cpu0 = cpuMs(pid);
       gen0 = process.cpuUsage();
@@ -125,24 +157,49 @@ async function measure(pid: number, job: Job, workers: number): Promise<Phase> {
       sample();
     },
   });
-  const wallMs = wall1 - wall0;
-  const serverCpuMs = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys;
-  const serverSysMs = cpu1.sys - cpu0.sys;
   return {
-    ok: r.ok,
-    failed: r.failed,
-    errors: r.errors,
-    sessions: r.sessions,
-    wallMs,
-    perSec: (r.ok * 1000) / wallMs,
-    latency: summarize(r.latenciesNs),
-    serverCpuMs,
-    serverCpuUsPerOp: r.ok > 0 ? (serverCpuMs * 1000) / r.ok : Number.NaN,
-    serverSysPct: serverCpuMs > 0 ? (serverSysMs / serverCpuMs) * 100 : Number.NaN,
-    serverBusyPct: (serverCpuMs / wallMs) * 100,
-    loadgenBusyPct: ((gen.user + gen.system) / 1000 / wallMs) * 100,
+    result,
+    wallMs: wall1 - wall0,
+    cpuMs: cpu1.user + cpu1.sys - cpu0.user - cpu0.sys,
+    sysMs: cpu1.sys - cpu0.sys,
+    loadgenMs: (gen.user + gen.system) / 1000,
     rssSeries,
   };
+}
+
+/** A phase from its windows: counts, times and latency samples added up. */
+function phaseOf(windows: readonly MeasuredWindow[]): Phase {
+  const sum = (f: (w: MeasuredWindow) => number) => windows.reduce((n, w) => n + f(w), 0);
+  const ok = sum((w) => w.result.ok);
+  const wallMs = sum((w) => w.wallMs);
+  const serverCpuMs = sum((w) => w.cpuMs);
+  const errors: LoadResult['errors'] = {};
+  for (const w of windows) {
+    for (const [k, v] of Object.entries(w.result.errors)) {
+      const slot = errors[k];
+      if (slot) slot.count += v.count;
+      else errors[k] = { ...v };
+    }
+  }
+  return {
+    ok,
+    failed: sum((w) => w.result.failed),
+    errors,
+    sessions: Math.min(...windows.map((w) => w.result.sessions)),
+    wallMs,
+    perSec: (ok * 1000) / wallMs,
+    latency: summarize(mergeSamples(windows.map((w) => w.result.latenciesNs))),
+    serverCpuMs,
+    serverCpuUsPerOp: ok > 0 ? (serverCpuMs * 1000) / ok : Number.NaN,
+    serverSysPct: serverCpuMs > 0 ? (sum((w) => w.sysMs) / serverCpuMs) * 100 : Number.NaN,
+    serverBusyPct: (serverCpuMs / wallMs) * 100,
+    loadgenBusyPct: (sum((w) => w.loadgenMs) / wallMs) * 100,
+    rssSeries: windows[0]?.rssSeries ?? [],
+  };
+}
+
+async function measure(pid: number, job: Job, workers: number): Promise<Phase> {
+  return phaseOf([await measureWindow(pid, job, workers)]);
 }
 
 async function validate(target: Target): Promise<{ authCapsCc: number; powerOn: boolean }> {
@@ -188,12 +245,23 @@ function describe(err: unknown): string {
   return e.message.split('\n').slice(0, 4).join(' | ');
 }
 
-async function benchTarget(
+/** A target that passed validation and its setups, kept running for the steady rows. */
+interface Live {
+  report: TargetReport;
+  t: RunningTarget;
+  target: Target;
+  ports: (count: number) => PortRange;
+  /** Set when a steady window failed: the target sits out the remaining windows. */
+  failed: boolean;
+}
+
+/** Starts a target, validates it and measures its session setups; it stays running when all went well. */
+async function prepareTarget(
   name: TargetName,
   profile: Profile,
   workers: number,
   nodeArgs: string[],
-): Promise<TargetReport> {
+): Promise<{ report: TargetReport; live?: Live }> {
   const report: TargetReport = { name, available: false, steady: [], errors: [] };
   const ports = portCursor();
   let t: RunningTarget;
@@ -207,7 +275,7 @@ async function benchTarget(
     });
   } catch (err) {
     report.reason = describe(err);
-    return report;
+    return { report };
   }
   const target = { host: ADDRESS, port: t.basePort };
   log(`${name}: pid ${t.pid} on udp ${ADDRESS}:${t.basePort}`);
@@ -243,49 +311,72 @@ async function benchTarget(
     report.setups = { ...setups, rssBeforeKb, rssAfterKb, count: profile.setups };
     log(
       `${name}: ${setups.ok} setups, ${setups.perSec.toFixed(0)}/s, ` +
-        `${setups.serverCpuUsPerOp.toFixed(0)} µs server CPU each, RSS ${mb(rssBeforeKb)} → ${mb(rssAfterKb)} MB`,
+        `${setups.serverCpuUsPerOp.toFixed(0)} µs server CPU each, RSS ${mb(rssBeforeKb)} → ${mb(rssAfterKb)} MB, ` +
+        `load ${load()}`,
     );
-
-    for (const wanted of CLIENTS) {
-      const clients = Math.min(wanted, t.maxSessions);
-      const phase = await measure(
-        t.pid,
-        {
-          kind: 'steady',
-          target,
-          creds: CREDS,
-          clients,
-          durationMs: profile.steadyMs,
-          timeoutMs: 1000,
-          ports: ports(clients * 2 + 20),
-        },
-        workers,
-      );
-      report.steady.push({ clients, ...phase });
-      log(
-        `${name}: ${clients} clients, ${phase.perSec.toFixed(0)} req/s, p50 ${phase.latency.p50Us.toFixed(0)} µs, ` +
-          `p99 ${phase.latency.p99Us.toFixed(0)} µs, ${phase.serverCpuUsPerOp.toFixed(1)} µs server CPU/req`,
-      );
-    }
+    return { report, live: { report, t, target, ports, failed: false } };
   } catch (err) {
     if (report.available) report.errors.push(describe(err));
     else report.reason = `started, but failed validation: ${describe(err)}`;
-  } finally {
     await t.stop();
+    return { report };
   }
+}
 
+/** Get Chassis Status over 1, 8 and 64 sessions, each row in windows that take turns across the targets. */
+async function steadyRows(live: readonly Live[], profile: Profile, workers: number): Promise<void> {
+  for (const wanted of CLIENTS) {
+    const windows = new Map<Live, MeasuredWindow[]>(live.map((l) => [l, []]));
+    for (let round = 0; round < profile.steadyRounds; round++) {
+      for (const l of live) {
+        if (l.failed) continue;
+        const clients = Math.min(wanted, l.t.maxSessions);
+        try {
+          const job: Job = {
+            kind: 'steady',
+            target: l.target,
+            creds: CREDS,
+            clients,
+            durationMs: profile.steadyMs / profile.steadyRounds,
+            timeoutMs: 1000,
+            ports: l.ports(clients * 2 + 20),
+          };
+          windows.get(l)?.push(await measureWindow(l.t.pid, job, workers));
+        } catch (err) {
+          l.report.errors.push(describe(err));
+          l.failed = true;
+        }
+      }
+    }
+    for (const l of live) {
+      const w = windows.get(l) ?? [];
+      if (w.length === 0) continue;
+      const clients = Math.min(wanted, l.t.maxSessions);
+      const phase = phaseOf(w);
+      l.report.steady.push({ clients, ...phase });
+      log(
+        `${l.report.name}: ${clients} clients, ${phase.perSec.toFixed(0)} req/s, p50 ${phase.latency.p50Us.toFixed(0)} µs, ` +
+          `p99 ${phase.latency.p99Us.toFixed(0)} µs, ${phase.serverCpuUsPerOp.toFixed(1)} µs server CPU/req ` +
+          `(${w.length} windows), load ${load()}`,
+      );
+    }
+  }
+}
+
+/** Stops a target and measures its 1,000-BMC footprint. */
+async function finishTarget(report: TargetReport, profile: Profile, t?: RunningTarget): Promise<void> {
+  await t?.stop();
   if (report.freshFootprint) {
     const f = report.freshFootprint;
     report.perProcessFleetKb = f.fileKb + profile.fleet * f.anonKb;
   }
-  if (!report.available) return report;
+  if (!report.available) return;
   try {
-    report.fleet = await benchFleet(name, profile.fleet, report.freshFootprint);
-    log(`${name}: ${profile.fleet} BMCs, RSS ${mb(report.fleet.rssKb)} MB (${report.fleet.mode})`);
+    report.fleet = await benchFleet(report.name, profile.fleet, report.freshFootprint);
+    log(`${report.name}: ${profile.fleet} BMCs, RSS ${mb(report.fleet.rssKb)} MB (${report.fleet.mode})`);
   } catch (err) {
     report.errors.push(`fleet: ${describe(err)}`);
   }
-  return report;
 }
 
 /** RSS with `nodes` BMCs: one process where the implementation allows it, else extrapolated. */
@@ -328,6 +419,11 @@ const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0
     ? '—'
     : `${(a / b).toFixed(2)}×`;
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 function log(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
@@ -512,13 +608,21 @@ async function main(): Promise<number> {
   // --cpu-prof: the single-BMC bmlab process runs under node --cpu-prof (open the file in Chrome DevTools).
   const profDir = join(dirname(values.out), 'profiles');
   const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  for (const name of names) reports.push(await benchTarget(name, profile, workers, nodeArgs));
+  const live: Live[] = [];
+  for (const name of names) {
+    const prepared = await prepareTarget(name, profile, workers, nodeArgs);
+    reports.push(prepared.report);
+    if (prepared.live) live.push(prepared.live);
+  }
+  await steadyRows(live, profile, workers);
+  for (const r of reports) await finishTarget(r, profile, live.find((l) => l.report === r)?.t);
   if (values['cpu-prof']) log(`bmlab CPU profile written to ${profDir}/`);
 
   const text = [
     '',
     `RMCP+ cipher suite 3, 127.0.0.1, ${workers} load worker thread(s); setups: ${profile.setupLoops} loops of Open Session → RAKP 1-4 → Close Session,`,
-    `a fresh client port each; Get Chassis Status back to back for ${profile.steadyMs / 1000} s per row. Server CPU from /proc/<pid>/stat.`,
+    `a fresh client port each; Get Chassis Status back to back for ${profile.steadyMs / 1000} s per row and target, in ${profile.steadyRounds} windows`,
+    `that take turns across the targets. Server CPU from /proc/<pid>/stat. Load average at the end: ${load()}.`,
     '',
     table(reports, profile),
     '',
