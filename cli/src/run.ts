@@ -9,7 +9,8 @@ export const RUN_HELP = `Usage: bmlab run <scenario> [options]
 Runs a scenario — a built-in one by name, or a module of yours by path — against a lab started
 for it. Exits 0 only when the scenario passed.
 
-  --ironic mock|URL       the provisioning system: bmlab's mock (default) or a running Ironic
+  --ironic mock|real|URL  the provisioning system: bmlab's mock (default), real Ironic 21.4 + inspector
+                          started for the run (Debian's packages; root), or a running Ironic
   --backend sim|qemu      the machines (sim: simulated in this process; qemu: real VMs under QEMU,
                           booted from images built once into .bmlab/images)
   --nodes N               fleet size (default: the scenario's)
@@ -17,6 +18,7 @@ for it. Exits 0 only when the scenario passed.
   --time-scale F          multiply the simulated machines' delays (default 0.05)
 
 Built-in scenarios: ${Object.keys(builtinScenarios).join(', ')}
+Options of a scenario follow its name: enroll-inspect-deploy:driver=redfish
 `;
 
 export async function run(argv: string[]): Promise<number> {
