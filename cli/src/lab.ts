@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../common/src/index.ts';
 import { Lab, type LabConfig, parseLabConfig } from '../../lab/src/index.ts';
+import { QemuMachine } from '../../vm-fleet/src/index.ts';
 
 export const UP_HELP = `Usage: bmlab up [lab.yaml] [--detach]
        bmlab status [--state-dir DIR]
@@ -74,7 +75,9 @@ export async function up(argv: string[]): Promise<number> {
       stdio: ['ignore', log, log],
     });
     child.unref();
-    for (let i = 0; i < 300; i++) {
+    // A qemu lab may build its guest images first (once) and probes KVM: give it longer.
+    const waits = cfg.nodes.some((n) => n.backend === 'qemu') ? 1800 : 300;
+    for (let i = 0; i < waits; i++) {
       const r = readRunning(stateDir);
       if (r !== undefined && r.pid === child.pid) {
         process.stdout.write(
@@ -91,6 +94,10 @@ export async function up(argv: string[]): Promise<number> {
 
   const lab = await Lab.start({
     nodes: cfg.nodes,
+    backend: cfg.backend,
+    network: cfg.network,
+    // The qemu guest images are cached in the lab's state directory (or where $BMLAB_IMAGES says).
+    qemu: { imagesDir: process.env['BMLAB_IMAGES'] ?? join(stateDir, 'images') },
     stateDir,
     timeScale: cfg.timeScale,
     bmc: {
@@ -118,7 +125,10 @@ export async function up(argv: string[]): Promise<number> {
   };
   for (const n of lab.nodes) {
     const a = n.endpoint.address;
-    process.stdout.write(`${n.name} ipmi ${a.address}:${a.port} mac ${n.machine.spec.nics[0]?.mac ?? '-'}\n`);
+    const backend = n.machine instanceof QemuMachine ? `qemu pid ${n.machine.pid ?? '-'}` : 'sim';
+    process.stdout.write(
+      `${n.name} ${backend} ipmi ${a.address}:${a.port} mac ${n.machine.spec.nics[0]?.mac ?? '-'}\n`,
+    );
   }
   process.stdout.write(`lab API ${apiUrl}\nboot root ${lab.httpUrl} (${lab.httpRoot})\n`);
   if (lab.ironicUrl !== undefined) process.stdout.write(`mock Ironic ${lab.ironicUrl}\n`);

@@ -37,6 +37,34 @@ bmc: { vendor: lenovo }
     });
   });
 
+  it('qemu nodes: the lab backend or per node, TCG-sized unless the node says; user networking by default', () => {
+    const c = parseLabConfig(`
+backend: qemu
+nodes:
+  - name: vm-a
+  - name: vm-b
+    cpus: 2
+    memoryMiB: 1024
+  - name: sim-c
+    backend: sim
+`);
+    expect(c.backend).toBe('qemu');
+    expect(c.network).toEqual({ mode: 'user' });
+    expect(c.nodes.map((n) => [n.name, n.backend, n.cpus, n.memoryMiB, n.disks[0]?.sizeBytes])).toEqual([
+      ['vm-a', 'qemu', 1, 512, 4 * 1024 ** 3],
+      ['vm-b', 'qemu', 2, 1024, 4 * 1024 ** 3],
+      ['sim-c', 'sim', 2, 4096, 20 * 1024 ** 3],
+    ]);
+    expect(parseLabConfig('backend: qemu\nnodes: 2').nodes.map((n) => n.backend)).toEqual(['qemu', 'qemu']);
+  });
+
+  it('bridge networking needs root, and says so', () => {
+    expect(parseLabConfig('network: { mode: bridge }', 'lab.yaml', true).network).toEqual({ mode: 'bridge' });
+    expect(() => parseLabConfig('network: { mode: bridge }', 'lab.yaml', false)).toThrow(
+      /^network\.mode: bridge needs root/,
+    );
+  });
+
   it.each([
     ['nodes: many', /^nodes: must be a number or a list/],
     ['nodes: 0', /^nodes: must be a whole number from 1/],
@@ -49,7 +77,10 @@ bmc: { vendor: lenovo }
     ['bmc: { basePort: 70000 }', /^bmc\.basePort: must be a whole number from 0 to/],
     ['timeScale: 0', /^timeScale: must be a number above 0/],
     ['ironic: real', /^ironic: must be 'mock' or 'none'/],
-    ['backend: qemu', /^backend: 'qemu' is not available/],
+    ['backend: xen', /^backend: must be 'sim' or 'qemu', not 'xen'/],
+    ['nodes: [{ backend: kvm }]', /^nodes\[0\]\.backend: must be 'sim' or 'qemu'/],
+    ['network: { mode: nat }', /^network\.mode: must be 'user' or 'bridge', not 'nat'/],
+    ['network: { mode: user, bridge: br0 }', /^network\.bridge: unknown field/],
     ['api: 6380', /^api: must be a mapping/],
     ['nodes: [1, 2', /^lab\.yaml: is not valid YAML/],
   ])('%s → a clear error naming the field', (text, message) => {

@@ -8,7 +8,10 @@
  *   #    memoryMiB: 32768
  *   #    disks: [{ name: vda, sizeGiB: 100 }]
  *   #    vendor: dell
- *   backend: sim
+ *   #    backend: qemu           # this node a real VM (default: the lab's backend)
+ *   backend: sim                 # or qemu: real VMs (1 vCPU, 512 MiB, 4 GiB disk unless a node says)
+ *   network: { mode: user }      # qemu: user (rootless, QEMU's NAT) or bridge (root: a namespace,
+ *                                #   a Linux bridge, a tap per VM, the lab's DHCP, RA and HTTP on it)
  *   timeScale: 1                 # 0.01 makes POST and downloads 100× faster
  *   stateDir: .bmlab
  *   bmc: { address: 127.0.0.1, basePort: 6230, user: admin, password: password, vendor: generic }
@@ -22,10 +25,15 @@ import { parse } from 'yaml';
 import { VENDOR_PROFILES } from '../../bmc-emulator/src/index.ts';
 import { ConfigError } from '../../common/src/index.ts';
 import { defaultMachineSpec, type MachineSpec } from '../../vm-fleet/src/index.ts';
+import { qemuDefaultSpec } from './qemu-nodes.ts';
+
+export type Backend = 'sim' | 'qemu';
 
 export interface LabConfig {
-  readonly nodes: readonly (MachineSpec & { readonly vendor: string })[];
-  readonly backend: 'sim';
+  readonly nodes: readonly (MachineSpec & { readonly vendor: string; readonly backend: Backend })[];
+  readonly backend: Backend;
+  /** How qemu nodes are networked. */
+  readonly network: { readonly mode: 'user' | 'bridge' };
   readonly timeScale: number;
   readonly stateDir: string;
   readonly bmc: { address: string; basePort: number; user: string; password: string };
@@ -74,7 +82,18 @@ function vendor(v: unknown, field: string, dflt: string): string {
   return s;
 }
 
-export function parseLabConfig(text: string, file = 'lab.yaml'): LabConfig {
+function backendOf(v: unknown, field: string, dflt: Backend): Backend {
+  const s = str(v, field, dflt);
+  if (s !== 'sim' && s !== 'qemu') throw new ConfigError(field, `must be 'sim' or 'qemu', not '${s}'`);
+  return s;
+}
+
+/** `isRoot`: whether bridge networking can be set up (a namespace, a bridge and taps need root). */
+export function parseLabConfig(
+  text: string,
+  file = 'lab.yaml',
+  isRoot: boolean = process.getuid?.() === 0,
+): LabConfig {
   let doc: unknown;
   try {
     doc = parse(text);
@@ -95,6 +114,7 @@ export function parseLabConfig(text: string, file = 'lab.yaml'): LabConfig {
     'ironicPort',
     'api',
     'redfish',
+    'network',
   ]);
   const redfish = top['redfish'] === undefined ? undefined : obj(top['redfish'], 'redfish');
   if (redfish !== undefined) known(redfish, 'redfish', ['port']);
@@ -102,21 +122,32 @@ export function parseLabConfig(text: string, file = 'lab.yaml'): LabConfig {
   known(bmcIn, 'bmc', ['address', 'basePort', 'user', 'password', 'vendor']);
   const defaultVendor = vendor(bmcIn['vendor'], 'bmc.vendor', 'generic');
 
-  const backend = str(top['backend'], 'backend', 'sim');
-  if (backend !== 'sim')
-    throw new ConfigError('backend', `'${backend}' is not available in lab.yaml yet (use sim)`);
+  const backend = backendOf(top['backend'], 'backend', 'sim');
+  const networkIn = obj(top['network'], 'network');
+  known(networkIn, 'network', ['mode']);
+  const mode = str(networkIn['mode'], 'network.mode', 'user');
+  if (mode !== 'user' && mode !== 'bridge')
+    throw new ConfigError('network.mode', `must be 'user' or 'bridge', not '${mode}'`);
+  if (mode === 'bridge' && !isRoot)
+    throw new ConfigError(
+      'network.mode',
+      'bridge needs root (it creates a network namespace, a Linux bridge and a tap per VM); run as root or use user',
+    );
+  const specFor = (b: Backend, i: number, name?: string) =>
+    b === 'qemu' ? qemuDefaultSpec(i, name) : defaultMachineSpec(i, name);
   const rawNodes = top['nodes'] ?? 1;
-  let nodes: (MachineSpec & { vendor: string })[];
+  let nodes: (MachineSpec & { vendor: string; backend: Backend })[];
   if (typeof rawNodes === 'number') {
     const n = int(rawNodes, 'nodes', 1, 1, 10_000);
-    nodes = Array.from({ length: n }, (_, i) => ({ ...defaultMachineSpec(i), vendor: defaultVendor }));
+    nodes = Array.from({ length: n }, (_, i) => ({ ...specFor(backend, i), vendor: defaultVendor, backend }));
   } else if (Array.isArray(rawNodes)) {
     if (rawNodes.length === 0) throw new ConfigError('nodes', 'lists no node');
     nodes = rawNodes.map((raw, i) => {
       const f = `nodes[${i}]`;
       const o = obj(raw, f);
-      known(o, f, ['name', 'cpus', 'memoryMiB', 'disks', 'vendor']);
-      const base = defaultMachineSpec(i, str(o['name'], `${f}.name`, `node-${i}`));
+      known(o, f, ['name', 'cpus', 'memoryMiB', 'disks', 'vendor', 'backend']);
+      const nodeBackend = backendOf(o['backend'], `${f}.backend`, backend);
+      const base = specFor(nodeBackend, i, str(o['name'], `${f}.name`, `node-${i}`));
       const disksIn = o['disks'];
       let disks = base.disks;
       if (disksIn !== undefined) {
@@ -138,6 +169,7 @@ export function parseLabConfig(text: string, file = 'lab.yaml'): LabConfig {
         memoryMiB: int(o['memoryMiB'], `${f}.memoryMiB`, base.memoryMiB, 64, 16 * 1024 * 1024),
         disks,
         vendor: vendor(o['vendor'], `${f}.vendor`, defaultVendor),
+        backend: nodeBackend,
       };
     });
     const seen = new Set<string>();
@@ -164,7 +196,8 @@ export function parseLabConfig(text: string, file = 'lab.yaml'): LabConfig {
     throw new ConfigError('ironic', `must be 'mock' or 'none', not '${ironic}'`);
   return {
     nodes,
-    backend: 'sim',
+    backend,
+    network: { mode },
     timeScale,
     stateDir: str(top['stateDir'], 'stateDir', '.bmlab'),
     bmc: {

@@ -42,6 +42,7 @@ import {
   qemuDefaultSpec,
   RELAY_IMAGE_PATH,
   startLabBootHttp,
+  startLabBridge,
   USER_NET_HOST,
 } from './qemu-nodes.ts';
 import { provisioningToLocal } from './real-ironic/index.ts';
@@ -60,6 +61,8 @@ export interface LabOptions {
   readonly backend?: 'sim' | 'qemu';
   /** qemu nodes: where the guest images are cached (default .bmlab/images, or $BMLAB_IMAGES). */
   readonly qemu?: { readonly imagesDir?: string };
+  /** How qemu nodes are networked: `user` (rootless, QEMU's NAT; default) or `bridge` (root). */
+  readonly network?: { readonly mode: 'user' | 'bridge' };
   /** Where the lab keeps its files; omitted = a temporary directory removed at stop. */
   readonly stateDir?: string;
   readonly bmc?: {
@@ -277,6 +280,14 @@ export class Lab {
         await fleet.powerOffAll();
       });
       const qemuMachines = new Map<number, QemuMachine>();
+      const bridge =
+        qemuImages !== undefined && o.network?.mode === 'bridge'
+          ? await startLabBridge(http.url, backends.filter((b) => b === 'qemu').length)
+          : undefined;
+      if (bridge !== undefined) {
+        closers.push(() => bridge.close());
+        guestUrl = bridge.guestUrl;
+      }
       for (const [i, b] of backends.entries()) {
         if (b !== 'qemu') continue;
         const {
@@ -288,7 +299,16 @@ export class Lab {
           vendor: undefined,
           backend: undefined,
         };
-        qemuMachines.set(i, createQemuMachine(spec, stateDir, `${guestUrl}/boot.ipxe`));
+        qemuMachines.set(
+          i,
+          createQemuMachine(
+            spec,
+            stateDir,
+            bridge === undefined
+              ? { bootUrl: `${guestUrl}/boot.ipxe` }
+              : { tap: bridge.tap(qemuMachines.size), namespace: bridge.namespace },
+          ),
+        );
       }
       closers.push(async () => {
         await Promise.all([...qemuMachines.values()].map((m) => m.powerOff()));

@@ -9,9 +9,13 @@
  *         measurements and /proc/cmdline ──▶ a RelayHost + Agent for this node, on the host
  *      └─ the relay polls `/relay` for commands and fetches images from `/relay-image/<token>`
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { type GuestReport, parseGuestReport, type RelayHost } from '../../agent/src/index.ts';
 import { createLogger } from '../../common/src/index.ts';
 import { buildBootHttpApp } from '../../network-boot/src/index.ts';
@@ -25,6 +29,8 @@ import {
   type MachineSpec,
   QemuMachine,
 } from '../../vm-fleet/src/index.ts';
+import { BridgeNetwork } from '../../vm-fleet/src/qemu/index.ts';
+import type { BridgeServicesConfig } from './bridge-services.ts';
 
 const log = createLogger('lab:qemu');
 
@@ -145,12 +151,116 @@ export async function publishQemuImages(
   return { kernel, ramdisk, image: await readFile(images.deployImage) };
 }
 
-export function createQemuMachine(spec: MachineSpec, stateDir: string, bootUrl: string): QemuMachine {
-  log.debug('%s: qemu node, boot file %s', spec.name, bootUrl);
+/** `bootUrl` is handed out by QEMU's DHCP (user networking); on a bridge the lab's DHCP does that. */
+export function createQemuMachine(
+  spec: MachineSpec,
+  stateDir: string,
+  net: { readonly bootUrl: string } | { readonly tap: string; readonly namespace: string },
+): QemuMachine {
   return new QemuMachine({
     spec,
     dir: join(stateDir, 'qemu', spec.name),
-    network: { mode: 'user', bootFile: bootUrl },
+    ...('tap' in net
+      ? { network: { mode: 'tap', ifname: net.tap }, netns: net.namespace }
+      : { network: { mode: 'user', bootFile: net.bootUrl } }),
     accel: 'auto',
   });
+}
+
+/** The lab's HTTP port on the bridge segment (its own namespace: no clash with the host's ports). */
+const BRIDGE_HTTP_PORT = 8080;
+
+export interface LabBridge {
+  readonly namespace: string;
+  /** The lab's boot server as the VMs on the segment reach it. */
+  readonly guestUrl: string;
+  tap(i: number): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Bridge networking (root): a namespace with a Linux bridge and one tap per qemu node, and the lab's
+ * DHCP, RA and HTTP on the segment (bridge-services.ts, run inside the namespace); the segment's HTTP
+ * port is relayed to `httpUrl`, the lab's boot server on loopback. Nothing outside the namespace
+ * changes: the host's interfaces and routes stay as they are.
+ */
+export async function startLabBridge(httpUrl: string, taps: number): Promise<LabBridge> {
+  const net = await BridgeNetwork.create({ namespace: `bmlab-${process.pid}` });
+  const sockDir = await mkdtemp(join(tmpdir(), 'bmlab-bridge-'));
+  const socket = join(sockDir, 'http.sock');
+  const port = Number(new URL(httpUrl).port);
+  const relay = createServer((c) => {
+    const up = createConnection(port, '127.0.0.1');
+    c.pipe(up).pipe(c);
+    const end = () => {
+      c.destroy();
+      up.destroy();
+    };
+    c.on('error', end);
+    up.on('error', end);
+  });
+  const SPAWN = { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false } as const;
+  let child: ReturnType<typeof execa<typeof SPAWN>> | undefined;
+  const close = async () => {
+    child?.kill('SIGTERM');
+    await child?.catch(() => {});
+    relay.close();
+    await net.destroy();
+    await rm(sockDir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < taps; i++) await net.addTap(`tap${i}`);
+    await new Promise<void>((res, rej) => {
+      relay.once('error', rej);
+      relay.listen(socket, res);
+    });
+    const cfg: BridgeServicesConfig = {
+      address: net.gateway,
+      netmask: '255.255.255.0',
+      broadcast: net.gateway.replace(/\.\d+$/, '.255'),
+      range: [net.gateway.replace(/\.\d+$/, '.10'), net.gateway.replace(/\.\d+$/, '.250')],
+      bridge: net.bridge,
+      httpPort: BRIDGE_HTTP_PORT,
+      socket,
+    };
+    const script = fileURLToPath(new URL('./bridge-services.ts', import.meta.url));
+    const [file = 'ip', ...prefix] = net.exec();
+    const c = execa(
+      file,
+      [
+        ...prefix,
+        ...['setpriv', '--pdeathsig', 'KILL', '--', process.execPath],
+        ...['--import', import.meta.resolve('tsx'), script, JSON.stringify(cfg)],
+      ],
+      SPAWN,
+    );
+    child = c;
+    let stderr = '';
+    c.stderr?.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    await new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`bridge services not ready in 30 s: ${stderr}`)), 30_000);
+      c.stdout?.on('data', (b: Buffer) => {
+        if (b.toString().includes('ready')) {
+          clearTimeout(t);
+          res();
+        }
+      });
+      void c.then(() => {
+        clearTimeout(t);
+        rej(new Error(`bridge services exited: ${stderr.trim()}`));
+      });
+    });
+    log.debug('bridge %s in namespace %s: %d taps', net.bridge, net.namespace, taps);
+    return {
+      namespace: net.namespace,
+      guestUrl: `http://${net.gateway}:${BRIDGE_HTTP_PORT}`,
+      tap: (i) => `tap${i}`,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

@@ -21,6 +21,7 @@ export {
 } from './machine.ts';
 export {
   AbnormalShutdown,
+  BridgeNetwork,
   customizeDeployImage,
   DEFAULT_IMAGES_DIR,
   DEPLOY_IMAGE_BYTES,
