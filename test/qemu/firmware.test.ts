@@ -63,7 +63,7 @@ describe('QEMU acceleration and firmware', () => {
     const t0 = Date.now();
     await machine.powerOn();
     const argv = readFileSync(`/proc/${machine.pid}/cmdline`, 'utf8').split('\0');
-    expect(argv[argv.indexOf('-accel') + 1]).toBe(kvm ? 'kvm' : 'tcg,tb-size=16');
+    expect(argv[argv.indexOf('-accel') + 1]).toBe(kvm ? 'kvm' : 'tcg,tb-size=32');
     console.log(`KVM probe: ${kvm ? 'usable' : 'stuck in the iPXE ROM → TCG'}`);
     await lab.waitHome((q) => q['role'] === 'agent', t0, 60_000);
   });

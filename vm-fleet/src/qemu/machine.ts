@@ -348,7 +348,7 @@ export class QemuMachine implements Machine {
     const want = this.#opts.accel ?? 'auto';
     const bin = this.#opts.qemuBinary ?? 'qemu-system-x86_64';
     if (want === 'kvm' || (want === 'auto' && (await kvmUsable(bin)))) return { kind: 'kvm' };
-    return { kind: 'tcg', tbSizeMiB: this.#opts.tbSizeMiB ?? 16 };
+    return { kind: 'tcg', tbSizeMiB: this.#opts.tbSizeMiB ?? 32 };
   }
 
   async #start(): Promise<void> {
