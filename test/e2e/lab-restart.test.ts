@@ -161,6 +161,8 @@ describe.skipIf(!hasCommand('ipmitool'))('a lab restarted with bmlab down / up k
     // --- before: ipmitool changes on db-1 and app-1, faults through the lab API ---
     await ok(db(), ['user', 'set', 'name', '3', 'ops']);
     await ok(db(), ['user', 'set', 'password', '3', 'ops-secret']);
+    await ok(db(), ['channel', 'setaccess', '1', '3', 'ipmi=on', 'privilege=3']);
+    await ok(db(), ['user', 'enable', '3']);
     await ok(app(), ['chassis', 'bootdev', 'pxe', 'options=persistent,efiboot']);
     await ok(db(), ['chassis', 'bootdev', 'disk']);
     const events = join(dir, 'events');
@@ -232,7 +234,15 @@ describe.skipIf(!hasCommand('ipmitool'))('a lab restarted with bmlab down / up k
     // --- after: db-1 and app-1 as ipmitool left them ---
     expect((await ipmitool(db(), ['power', 'status'], admin('password'))).ok).toBe(false); // old password
     expect(await ok(db(), ['power', 'status'], 'n3w-pass')).toMatch(/Chassis Power is off/);
-    expect(await ok(db(), ['user', 'list', '1'], 'n3w-pass')).toMatch(/^3\s+ops\s/m);
+    expect(await ok(db(), ['user', 'list', '1'], 'n3w-pass')).toMatch(
+      /^3\s+ops\s+true\s+false\s+true\s+OPERATOR$/m,
+    );
+    // ops logs in with its password, up to its privilege limit (operator) and no further.
+    const ops = ['-U', 'ops', '-P', 'ops-secret'];
+    expect((await ipmitool(db(), ['-L', 'OPERATOR', 'power', 'status'], ops)).out).toMatch(
+      /Chassis Power is off/,
+    );
+    expect((await ipmitool(db(), ['-L', 'ADMINISTRATOR', 'power', 'status'], ops)).ok).toBe(false);
     const db1 = await node('db-1');
     expect(db1.power).toBe('off');
     expect(db1.bootOverride).toEqual({ device: 'disk', persistent: false, mode: 'bios' });
