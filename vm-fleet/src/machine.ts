@@ -139,6 +139,11 @@ export class PowerOnTimer {
   totalMs(): number {
     return this.#total + (this.#since === undefined ? 0 : this.now() - this.#since);
   }
+  /** Sets the on-time counted so far (a restarted lab putting back its machines' counters). */
+  restore(totalMs: number): void {
+    this.#total = totalMs;
+    if (this.#since !== undefined) this.#since = this.now();
+  }
 }
 
 /** Listener bookkeeping shared by backends. A throwing listener never breaks the machine. */

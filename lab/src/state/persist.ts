@@ -157,6 +157,8 @@ export class LabState {
   /** Writes what is pending and stops recording (before the lab powers its machines off). */
   close(): void {
     if (this.#closed) return;
+    // Every node, not only those a hook marked: the hour meter moves without telling anyone.
+    for (const n of this.#nodes) this.#dirty.add(n);
     this.#flush();
     this.#closed = true;
     if (this.#sweep !== undefined) clearInterval(this.#sweep);

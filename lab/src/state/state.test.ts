@@ -22,9 +22,12 @@ afterEach(() => {
 });
 
 /** One node as the lab builds it: a sim machine (instant timings), its BMC and endpoint. */
-async function node(index = 0): Promise<PersistedNode & { machine: SimMachine; close(): Promise<void> }> {
+async function node(
+  index = 0,
+  now?: () => number,
+): Promise<PersistedNode & { machine: SimMachine; close(): Promise<void> }> {
   const spec = defaultMachineSpec(index);
-  const machine = new SimMachine({ spec, timeScale: 0.0001 });
+  const machine = new SimMachine({ spec, timeScale: 0.0001, ...(now === undefined ? {} : { now }) });
   const bmc = new Bmc({ state: createBmcState({ name: spec.name, address: '127.0.0.1' }), machine });
   const endpoint = await BmcEndpoint.listen(bmc, { address: '127.0.0.1', port: 0 });
   return {
@@ -46,7 +49,8 @@ const tick = () => new Promise((r) => setImmediate(r));
 describe('LabState', () => {
   it('puts back users, boot flags, SEL, FRU, LAN/SOL/DCMI, thresholds, faults, disk and power', async () => {
     const file = join(dir, 'lab.sqlite');
-    const a = await node();
+    let nowMs = 0; // the machines' power-on hour meter runs on this clock
+    const a = await node(0, () => nowMs);
     const first = LabState.open(file);
     expect(first.attach([a])).toEqual([]);
     const s = a.bmc.state;
@@ -68,9 +72,11 @@ describe('LabState', () => {
     a.machine.setBootOverride({ device: 'disk', persistent: true, mode: 'uefi' });
     await a.machine.powerOn();
     await tick();
+    nowMs += 3 * 3_600_000 + 125_000; // 3 h 2 min 5 s on
     first.close();
     const selAtStop = structuredClone(s.hw.sel.entries);
     const nextIdAtStop = s.hw.sel.nextId;
+
     expect(selAtStop.length).toBeGreaterThan(1); // the added record and the power-on events
     await a.close(); // powering off after close is not recorded: the lab was on when it stopped
 
@@ -96,6 +102,7 @@ describe('LabState', () => {
     expect(b.machine.disks[0]?.contents()).toMatchObject({ checksum: 'sha256:abc', os: 'bmlab-os' });
     expect(b.machine.bootOverride()).toEqual({ device: 'disk', persistent: true, mode: 'uefi' });
     expect(b.machine.powerState()).toBe('off');
+    expect(b.machine.poweredOnMs()).toBe((3 * 60 + 2) * 60_000); // the POH counter, in whole minutes
     await second.powerOnRestored(comeBack);
     expect(b.machine.powerState()).toBe('on');
     expect(t.restartCause).toBe(0x07); // AC applied, "restore previous" policy

@@ -94,6 +94,8 @@ export interface SimMachineSnapshot {
   /** Each disk's contents by disk name (null = blank). */
   readonly disks: Readonly<Record<string, DiskImage | null>>;
   readonly lastBootDevice: BootDevice | null;
+  /** Power-on time so far in whole minutes (Get POH Counter), so the snapshot changes once a minute. */
+  readonly poweredOnMinutes: number;
 }
 
 type DeviceResult = { booted: true } | { booted: false; reason: string; halt?: boolean } | { restart: true };
@@ -207,6 +209,7 @@ export class SimMachine implements Machine {
         }),
       ),
       lastBootDevice: this.lastBootDevice ?? null,
+      poweredOnMinutes: Math.floor(this.#timer.totalMs() / 60_000),
     };
   }
 
@@ -231,6 +234,7 @@ export class SimMachine implements Machine {
     // By name: a disk the spec no longer has is dropped, a new one stays blank.
     for (const d of this.disks) d.restore(snap.disks[d.name] ?? undefined);
     this.lastBootDevice = snap.lastBootDevice ?? undefined;
+    if (typeof snap.poweredOnMinutes === 'number') this.#timer.restore(snap.poweredOnMinutes * 60_000);
   }
 
   /** Called whenever what `snapshot()` returns may have changed; returns the unsubscribe function. */
