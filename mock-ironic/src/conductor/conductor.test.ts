@@ -156,6 +156,22 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
     expect(inspected.power_state).toBe('power off');
     expect(inspected.inspection_finished_at).not.toBeNull();
     expect(agents).toHaveLength(1);
+    // What real Ironic 21.4 + inspector 11.1 run for one in-band inspection (npm run bench:ironic):
+    // Ironic boots the ramdisk, inspector powers the node off through Ironic's power API once the
+    // inventory is in, and Ironic's clean-up finds it off.
+    const inspectCmds = [
+      'power status', // power off only when on
+      'raw 0x00 0x08 0x03 0x08',
+      'chassis bootdev pxe',
+      'power status', // power on ...
+      'power on',
+      '(?:power status \\| )*power status', // ... and wait for it
+      'power status', // inspector's power off
+      'power off',
+      '(?:power status \\| )*power status',
+      'power status', // Ironic's clean-up: already off
+    ];
+    expect(cmds().slice(2).join(' | ')).toMatch(new RegExp(`^${inspectCmds.join(' \\| ')}$`));
 
     expect((await api('PUT', `/v1/nodes/${uuid}/states/provision`, { target: 'provide' })).status).toBe(202);
     await waitFor(uuid, 'available');

@@ -1474,11 +1474,19 @@ export class Conductor {
     }
   }
 
-  /** inspector.py `_check_status` once inspector reports finished: `_clean_up` (power off, ramdisk files) then done. */
+  /**
+   * The end of an in-band inspection as the two services do it: ironic-inspector's `_finish` powers
+   * the node off through Ironic's power API (`[processing]power_off`: power status, power off, power
+   * status); then Ironic's inspector interface, seeing inspector report finished, runs `_clean_up`:
+   * the ramdisk boot files go and `node_power_action(POWER_OFF)` finds the node off (one more power
+   * status), then done. Measured against real Ironic 21.4 + inspector 11.1: 6 `power status` per
+   * inspection in all.
+   */
   async #finishInspection(uuid: string): Promise<void> {
     try {
       await this.powerAction(uuid, PowerState.OFF);
       await removeBootFiles(this.#cfg.bootFiles, uuid, this.#macs(uuid));
+      await this.powerAction(uuid, PowerState.OFF);
     } catch (err) {
       this.#update(uuid, (n) => {
         n.last_error = `Failed to clean up after inspection: ${errMessage(err)}`;
@@ -1490,27 +1498,6 @@ export class Conductor {
       delete n.driver_internal_info['inspection_data_received'];
       this.#applyEvent(n, 'done');
       n.inspection_finished_at = this.#nowIso();
-    });
-  }
-
-  get inspectorTimeout(): number {
-    return this.#cfg.inspectorTimeout;
-  }
-
-  /**
-   * inspector.py `_check_status` when inspector reports an error: the same clean-up as a finished
-   * inspection (power off, ramdisk boot files removed), then `inspect failed` with inspector's error.
-   */
-  failInspection(uuid: string, error: string): void {
-    const node = this.#store.getNode(uuid);
-    if (node?.provision_state !== S.INSPECTWAIT || this.#tasks.has(uuid)) return;
-    this.#spawn(uuid, 'inspection failed', async () => {
-      await this.powerAction(uuid, PowerState.OFF).catch(() => undefined);
-      await removeBootFiles(this.#cfg.bootFiles, uuid, this.#macs(uuid)).catch(() => undefined);
-      this.#update(uuid, (n) => {
-        n.last_error = `ironic-inspector inspection failed: ${error}`;
-        this.#applyEvent(n, 'fail');
-      });
     });
   }
 
