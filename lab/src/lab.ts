@@ -168,6 +168,11 @@ export class Lab {
   readonly stateDir: string;
   readonly httpRoot: string;
   readonly httpUrl: string;
+  /**
+   * The boot root as the machines reach it (`[deploy]http_url` for a provisioning system): QEMU guests
+   * cannot reach 127.0.0.1, so with qemu nodes it is the lab's address on their network.
+   */
+  readonly guestHttpUrl: string;
   readonly ironic: MockIronic | undefined;
   readonly trace: Trace;
   readonly images: LabImages;
@@ -181,6 +186,7 @@ export class Lab {
     stateDir: string;
     httpRoot: string;
     httpUrl: string;
+    guestHttpUrl: string;
     ironic: MockIronic | undefined;
     trace: Trace;
     images: LabImages;
@@ -195,6 +201,7 @@ export class Lab {
     this.stateDir = p.stateDir;
     this.httpRoot = p.httpRoot;
     this.httpUrl = p.httpUrl;
+    this.guestHttpUrl = p.guestHttpUrl;
     this.ironic = p.ironic;
     this.#closers = p.closers;
     this.#tempDir = p.tempDir;
@@ -421,6 +428,7 @@ export class Lab {
         stateDir,
         httpRoot,
         httpUrl: http.url,
+        guestHttpUrl: qemuImages === undefined ? http.url : guestUrl,
         ironic,
         trace,
         images,
@@ -452,6 +460,9 @@ export class Lab {
       const agent = new Agent({
         cmdline: report.cmdline,
         host,
+        // The agent runs on this host: a provisioning-network address on the kernel line (a real
+        // inspector's callback) is this host's loopback.
+        resolveUrl: provisioningToLocal,
         ...(opts.agent?.heartbeatIntervalMs === undefined
           ? {}
           : { heartbeatIntervalMs: opts.agent.heartbeatIntervalMs }),

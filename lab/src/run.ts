@@ -75,7 +75,13 @@ export async function runInLab(o: RunLabOptions): Promise<RunRecord> {
   });
   let realIronic: RealIronic | undefined;
   try {
-    if (real) realIronic = await startRealIronicForLab(lab, o.scenario.needs, out);
+    // Real Ironic writes boot scripts for the machines: the boot root's address is theirs.
+    if (real)
+      realIronic = await startRealIronicForLab(
+        { stateDir: lab.stateDir, httpRoot: lab.httpRoot, httpUrl: lab.guestHttpUrl },
+        o.scenario.needs,
+        out,
+      );
     const ironicUrl = realIronic?.url ?? (mock ? (lab.ironicUrl as string) : o.ironic);
     const labUrl = await lab.serveApi();
     out(
