@@ -1501,6 +1501,27 @@ export class Conductor {
     });
   }
 
+  get inspectorTimeout(): number {
+    return this.#cfg.inspectorTimeout;
+  }
+
+  /**
+   * inspector.py `_check_status` when inspector reports an error: the same clean-up as a finished
+   * inspection (power off, ramdisk boot files removed), then `inspect failed` with inspector's error.
+   */
+  failInspection(uuid: string, error: string): void {
+    const node = this.#store.getNode(uuid);
+    if (node?.provision_state !== S.INSPECTWAIT || this.#tasks.has(uuid)) return;
+    this.#spawn(uuid, 'inspection failed', async () => {
+      await this.powerAction(uuid, PowerState.OFF).catch(() => undefined);
+      await removeBootFiles(this.#cfg.bootFiles, uuid, this.#macs(uuid)).catch(() => undefined);
+      this.#update(uuid, (n) => {
+        n.last_error = `ironic-inspector inspection failed: ${error}`;
+        this.#applyEvent(n, 'fail');
+      });
+    });
+  }
+
   /**
    * ironic-inspector's processing of `POST /v1/continue`, reduced to what its default hooks do
    * (scheduler: cpus, cpu_arch, memory_mb, local_gb; validate_interfaces with add_ports=pxe: a port for
