@@ -121,7 +121,9 @@ export async function up(argv: string[]): Promise<number> {
     pid: process.pid,
     apiUrl,
     ironicUrl: lab.ironicUrl ?? null,
-    httpUrl: lab.httpUrl,
+    // The boot root as the machines reach it: what a provisioning system puts in its boot scripts
+    // (`bmlab ironic real up` takes it from here as [deploy]http_url).
+    httpUrl: lab.guestHttpUrl,
   };
   for (const n of lab.nodes) {
     const a = n.endpoint.address;
@@ -131,6 +133,8 @@ export async function up(argv: string[]): Promise<number> {
     );
   }
   process.stdout.write(`lab API ${apiUrl}\nboot root ${lab.httpUrl} (${lab.httpRoot})\n`);
+  if (lab.guestHttpUrl !== lab.httpUrl)
+    process.stdout.write(`boot root as the VMs reach it (Ironic's [deploy]http_url) ${lab.guestHttpUrl}\n`);
   if (lab.ironicUrl !== undefined) process.stdout.write(`mock Ironic ${lab.ironicUrl}\n`);
   if (lab.redfishUrl !== undefined)
     process.stdout.write(`redfish ${lab.redfishUrl}/redfish/v1/Systems/<node>\n`);
