@@ -40,6 +40,7 @@ const PROFILES = {
     setupMaxMs: 120_000,
     steadyMs: 8000,
     steadyRounds: 4,
+    steadyWarmupMs: 2000,
     fleet: 1000,
   },
   quick: {
@@ -49,6 +50,7 @@ const PROFILES = {
     setupMaxMs: 30_000,
     steadyMs: 2000,
     steadyRounds: 2,
+    steadyWarmupMs: 1000,
     fleet: 1000,
   },
 } as const;
@@ -255,11 +257,9 @@ interface Live {
   failed: boolean;
 }
 
-/** Starts a target, validates it and measures its session setups; it stays running when all went well. */
+/** Starts and validates a target; it stays running when it answered. */
 async function prepareTarget(
   name: TargetName,
-  profile: Profile,
-  workers: number,
   nodeArgs: string[],
 ): Promise<{ report: TargetReport; live?: Live }> {
   const report: TargetReport = { name, available: false, steady: [], errors: [] };
@@ -294,6 +294,24 @@ async function prepareTarget(
     report.available = true;
     log(`${name}: valid — Get Chassis Status decodes (power ${report.validation.powerOn ? 'on' : 'off'})`);
 
+    return { report, live: { report, t, target, ports, failed: false } };
+  } catch (err) {
+    if (report.available) report.errors.push(describe(err));
+    else report.reason = `started, but failed validation: ${describe(err)}`;
+    await t.stop();
+    return { report };
+  }
+}
+
+/**
+ * Session setups and RSS before/after them. They run after the steady rows: 20,000 setups leave a
+ * garbage-collected server with a heap of dead sessions to collect, which must not be charged to the
+ * requests measured next.
+ */
+async function setupPhase(l: Live, profile: Profile, workers: number): Promise<void> {
+  const { report, t, target, ports } = l;
+  const name = report.name;
+  try {
     const setupJob = (count: number): Job => ({
       kind: 'setups',
       target,
@@ -314,17 +332,29 @@ async function prepareTarget(
         `${setups.serverCpuUsPerOp.toFixed(0)} µs server CPU each, RSS ${mb(rssBeforeKb)} → ${mb(rssAfterKb)} MB, ` +
         `load ${load()}`,
     );
-    return { report, live: { report, t, target, ports, failed: false } };
   } catch (err) {
-    if (report.available) report.errors.push(describe(err));
-    else report.reason = `started, but failed validation: ${describe(err)}`;
-    await t.stop();
-    return { report };
+    report.errors.push(`setups: ${describe(err)}`);
   }
 }
 
 /** Get Chassis Status over 1, 8 and 64 sessions, each row in windows that take turns across the targets. */
 async function steadyRows(live: readonly Live[], profile: Profile, workers: number): Promise<void> {
+  // Unmeasured first, so that a JIT-compiled server is not charged for compiling its request path.
+  for (const l of live) {
+    await measureWindow(
+      l.t.pid,
+      {
+        kind: 'steady',
+        target: l.target,
+        creds: CREDS,
+        clients: 8,
+        durationMs: profile.steadyWarmupMs,
+        timeoutMs: 1000,
+        ports: l.ports(8 * 2 + 20),
+      },
+      workers,
+    ).catch((err) => l.report.errors.push(`steady warm-up: ${describe(err)}`));
+  }
   for (const wanted of CLIENTS) {
     const windows = new Map<Live, MeasuredWindow[]>(live.map((l) => [l, []]));
     for (let round = 0; round < profile.steadyRounds; round++) {
@@ -610,11 +640,12 @@ async function main(): Promise<number> {
   const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   const live: Live[] = [];
   for (const name of names) {
-    const prepared = await prepareTarget(name, profile, workers, nodeArgs);
+    const prepared = await prepareTarget(name, nodeArgs);
     reports.push(prepared.report);
     if (prepared.live) live.push(prepared.live);
   }
   await steadyRows(live, profile, workers);
+  for (const l of live) await setupPhase(l, profile, workers);
   for (const r of reports) await finishTarget(r, profile, live.find((l) => l.report === r)?.t);
   if (values['cpu-prof']) log(`bmlab CPU profile written to ${profDir}/`);
 
