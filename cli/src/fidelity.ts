@@ -103,12 +103,12 @@ export async function fidelity(argv: string[]): Promise<number> {
   if (!Number.isInteger(nodes) || nodes < 1)
     throw new ConfigError('nodes', `'${values.nodes}' is not a whole number of at least 1`);
   const scenarios = values.scenarios?.split(',').filter((s) => s !== '') ?? [...DEFAULT_FIDELITY_SCENARIOS];
-  // Options of one scenario are comma-separated too: `a:x=1,y=2` — rejoin the pieces without a name.
+  // Options of one scenario are comma-separated too (`a:x=1,y=2,b`): a piece with `=` belongs to the
+  // scenario before it (scenario names have none).
   const names: string[] = [];
   for (const s of scenarios) {
     const last = names.at(-1);
-    if (last?.includes(':') && /^[a-z0-9-]+=/.test(s) && !(await isScenarioName(s)))
-      names[names.length - 1] = `${last},${s}`;
+    if (last?.includes(':') && s.includes('=')) names[names.length - 1] = `${last},${s}`;
     else names.push(s);
   }
   for (const n of names) await loadScenario(n); // unknown names fail before any run
@@ -120,13 +120,4 @@ export async function fidelity(argv: string[]): Promise<number> {
   });
   process.stdout.write(`\n${fidelityText(report)}`);
   return report.unexplained === 0 ? 0 : 1;
-}
-
-async function isScenarioName(s: string): Promise<boolean> {
-  try {
-    await loadScenario(s);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -50,6 +50,10 @@ describe('fidelity comparison', () => {
       real: 'enroll | manageable | available | deploying → wait call-back → active',
     });
     expect(c.differences[0]?.known).toBeUndefined();
+    expect(c.nodes[0]?.fleetingOnly).toEqual({
+      mock: ['verifying (phase 2)', 'cleaning (phase 3)'],
+      real: [],
+    });
   });
 
   it('compares API errors by route and status, and reads the known table', () => {

@@ -59,6 +59,8 @@ export interface ScenarioComparison {
     readonly realStates: readonly string[];
     readonly mockErrors: readonly string[];
     readonly realErrors: readonly string[];
+    /** Fleeting states only one side was seen in (not a difference; shows how long each side holds them). */
+    readonly fleetingOnly: { readonly mock: readonly string[]; readonly real: readonly string[] };
   }[];
   readonly differences: readonly Difference[];
 }
@@ -145,6 +147,14 @@ export function compareRuns(
     const mockStates = m?.provisionStates ?? [];
     const realStates = r?.provisionStates ?? [];
     const [mp, rp] = alignFleeting(phases(mockStates), phases(realStates));
+    const dropped = (all: string[][], kept: string[][]) =>
+      all.flatMap((p, i) =>
+        p.filter((st) => !(kept[i] ?? []).includes(st)).map((st) => `${st} (phase ${i + 1})`),
+      );
+    const fleetingOnly = {
+      mock: dropped(phases(mockStates), mp),
+      real: dropped(phases(realStates), rp),
+    };
     if (render(mp) !== render(rp))
       differences.push(
         classify({ scenario, node, kind: 'provision-states', mock: render(mp), real: render(rp) }, known),
@@ -167,7 +177,7 @@ export function compareRuns(
     const mo = m === undefined ? 'absent' : m.ok ? 'passed' : `failed: ${m.failure?.step ?? ''}`;
     const ro = r === undefined ? 'absent' : r.ok ? 'passed' : `failed: ${r.failure?.step ?? ''}`;
     if (mo !== ro) differences.push(classify({ scenario, node, kind: 'outcome', mock: mo, real: ro }, known));
-    return { node, mockStates, realStates, mockErrors, realErrors };
+    return { node, mockStates, realStates, mockErrors, realErrors, fleetingOnly };
   });
   return {
     scenario,
@@ -201,6 +211,9 @@ export function fidelityText(r: FidelityReport): string {
       lines.push(`  ${n.node || '(run)'}`);
       lines.push(`    mock states: ${n.mockStates.join(' → ')}`);
       lines.push(`    real states: ${n.realStates.join(' → ')}`);
+      for (const side of ['mock', 'real'] as const)
+        if (n.fleetingOnly[side].length > 0)
+          lines.push(`    fleeting, seen by ${side} only: ${n.fleetingOnly[side].join(', ')}`);
       if (n.mockErrors.length + n.realErrors.length > 0) {
         lines.push(`    mock API errors: ${n.mockErrors.join('; ') || '(none)'}`);
         lines.push(`    real API errors: ${n.realErrors.join('; ') || '(none)'}`);

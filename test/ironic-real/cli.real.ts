@@ -82,6 +82,23 @@ describe.skipIf(!hasRealIronic || !hasRealInspector)('bmlab ironic real', () => 
     ).toBe(etc);
   }, 120_000);
 
+  it('bmlab fidelity: names checked before any run, options kept with their scenario', async () => {
+    const bad = await execa(
+      'node',
+      [BIN, 'fidelity', '--scenarios', 'enroll-inspect-deploy:driver=redfish,nope'],
+      {
+        reject: false,
+      },
+    );
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("no built-in scenario 'nope'");
+    const badOpt = await execa('node', [BIN, 'fidelity', '--scenarios', 'enroll-inspect-deploy:driver=x'], {
+      reject: false,
+    });
+    expect(badOpt.exitCode).toBe(2);
+    expect(badOpt.stderr).toContain('option driver is one of ipmi, redfish');
+  });
+
   it('refuses clearly without root', async () => {
     const r = await execa(
       'setpriv',
