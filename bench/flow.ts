@@ -206,6 +206,14 @@ say(`  wall time              ${f1(wall)} s   (target < 60 s)`);
 say(
   `  per-node flow          median ${f1(pct(0.5))} s, p90 ${f1(pct(0.9))} s, slowest ${f1(durations.at(-1) ?? 0)} s`,
 );
+// A node's IPMI commands run one after another, so their time and the spacing between them lie on
+// its path; the rest is the agent (boot, lookup, heartbeats), the sim and the scenario's polling.
+const meanFlow = durations.reduce((a, b) => a + b, 0) / Math.max(1, durations.length);
+const execPerNode = ip.execMs / 1000 / nodes;
+const throttlePerNode = ip.throttleMs / 1000 / nodes;
+say(
+  `  a node's path (mean)   ${f1(meanFlow)} s = ipmitool runs ${f1(execPerNode)} s + min_command_interval spacing ${f1(throttlePerNode)} s + the rest ${f1(meanFlow - execPerNode - throttlePerNode)} s (agent boot and heartbeats, sim, polling)`,
+);
 say(
   `  machine                ${cpus().length} CPUs, load ${load0[0]?.toFixed(2)} before, ${load1[0]?.toFixed(2)} after; busy ${f1(busy)} of ${f1(avail)} CPU-s, of which others ${f1(Math.max(0, busy - ours))} CPU-s`,
 );
