@@ -16,6 +16,7 @@ export {
   snapshotBmcState,
   type UserRecord,
   VENDOR_PROFILES,
+  watchBmcState,
 } from './ipmi/state.ts';
 export { BmcEndpoint, type BmcFaults, type ListenOptions, NO_FAULTS } from './ipmi/udp-server.ts';
 export * from './redfish/index.ts';

@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, DecodeError } from '../../../common/src/index.ts';
+import type { Machine } from '../../../vm-fleet/src/index.ts';
+import type { CommandRegistry } from './commands/registry.ts';
 import { Priv } from './commands/types.ts';
 import { DEFAULT_CIPHER_SUITES } from './crypto/cipher-suites.ts';
 import {
@@ -327,4 +329,39 @@ export function restoreBmcState(s: BmcState, snap: BmcSnapshot, clockMs: number)
     assignChecked(s, { [k]: snap[k] }, '');
   assignChecked(s.quirks, snap.quirks, 'quirks');
   restoreHardwareState(s.hw, snap.hw, clockMs);
+}
+
+/**
+ * Requests that change nothing a snapshot holds (netFn << 8 | cmd): session set-up and identity
+ * reads — Get Chassis Status (00h/01h), Get Device ID (06h/01h), Get Device GUID (06h/08h), Get
+ * System GUID (06h/37h), Get Channel Authentication Capabilities (06h/38h), Get Session Challenge
+ * (06h/39h), Activate Session (06h/3Ah), Set Session Privilege Level (06h/3Bh), Close Session
+ * (06h/3Ch), Get Channel Cipher Suites (06h/54h). They are what a provisioning system's power-state
+ * poll sends, so a watcher skips them.
+ */
+const UNCHANGING = new Set([0x0001, 0x0601, 0x0608, 0x0637, 0x0638, 0x0639, 0x063a, 0x063b, 0x063c, 0x0654]);
+
+/**
+ * The BMC state's change hook: calls `onChange` after anything that may have changed what
+ * `snapshotBmcState` returns — every answered request but the ones above (sensor and SEL reads
+ * included: a scan may log a threshold crossing), and every machine event (the SEL logs power and
+ * boot events). It may call when nothing changed; a caller compares snapshots. It chains the
+ * registry's observer (the one there stays first) and returns the function that stops watching.
+ */
+export function watchBmcState(
+  bmc: { readonly registry: CommandRegistry; readonly machine: Machine },
+  onChange: () => void,
+): () => void {
+  const registry = bmc.registry;
+  const previous = registry.observer;
+  const observer: NonNullable<CommandRegistry['observer']> = (t) => {
+    previous?.(t);
+    if (!UNCHANGING.has((t.netFn << 8) | t.cmd)) onChange();
+  };
+  registry.observer = observer;
+  const unsubscribe = bmc.machine.subscribe(() => onChange());
+  return () => {
+    unsubscribe();
+    if (registry.observer === observer) registry.observer = previous;
+  };
 }

@@ -28,6 +28,7 @@ import {
   type SelSnapshot,
   snapshotBmcState,
   snapshotSel,
+  watchBmcState,
 } from '../../../bmc-emulator/src/index.ts';
 import { BmlabError, createLogger, systemClock } from '../../../common/src/index.ts';
 import type { Machine, MachineSpec } from '../../../vm-fleet/src/index.ts';
@@ -69,16 +70,6 @@ const POLICY_ALWAYS_ON = 2;
 const POLICY_PREVIOUS = 1;
 const CAUSE_AC_ALWAYS_ON = 0x06;
 const CAUSE_AC_PREVIOUS = 0x07;
-
-/**
- * Session set-up and identity reads, which change nothing a restart keeps (netFn << 8 | cmd):
- * Get Chassis Status (00h/01h), Get Device ID (06h/01h), Get Device GUID (06h/08h), Get System
- * GUID (06h/37h), Get Channel Authentication Capabilities (06h/38h), Get Session Challenge
- * (06h/39h), Activate Session (06h/3Ah), Set Session Privilege Level (06h/3Bh), Close Session
- * (06h/3Ch), Get Channel Cipher Suites (06h/54h). They are what an Ironic power-state poll sends,
- * so skipping them keeps the poll free of snapshots. Everything else is compared and written.
- */
-const READ_ONLY = new Set([0x0001, 0x0601, 0x0608, 0x0637, 0x0638, 0x0639, 0x063a, 0x063b, 0x063c, 0x0654]);
 
 /** How often every node is compared with the store, for changes no hook reported. */
 const SWEEP_MS = 5_000;
@@ -192,17 +183,7 @@ export class LabState {
   #watch(n: PersistedNode): void {
     const touch = () => this.#touch(n);
     watched.set(n, touch);
-    // The trace's observer stays first; this one only marks the node.
-    const registry = n.bmc.registry;
-    const previous = registry.observer;
-    registry.observer = (t) => {
-      previous?.(t);
-      if (!READ_ONLY.has((t.netFn << 8) | t.cmd)) touch();
-    };
-    this.#unsubscribe.push(() => {
-      registry.observer = previous;
-    });
-    this.#unsubscribe.push(n.machine.subscribe(touch)); // the SEL logs machine events
+    this.#unsubscribe.push(watchBmcState(n.bmc, touch));
     if (restorable(n.machine)) this.#unsubscribe.push(n.machine.onChange(touch));
   }
 

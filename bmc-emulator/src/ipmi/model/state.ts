@@ -186,7 +186,7 @@ export function snapshotHardwareState(
   return {
     fru: hw.fru === undefined ? null : Buffer.from(hw.fru).toString('hex'),
     selTimeSkew:
-      hw.selTimeOffset === undefined ? null : Math.round(clockMs / 1000 + hw.selTimeOffset - wallMs / 1000),
+      hw.selTimeOffset === undefined ? null : Math.round(clockMs + hw.selTimeOffset * 1000 - wallMs) / 1000,
     sensorOverrides: { ...hw.sensorOverrides },
     thresholds: structuredClone(hw.thresholds),
     lan: { ...hw.lan, cipherPrivileges: [...hw.lan.cipherPrivileges] },
@@ -222,8 +222,7 @@ export function restoreHardwareState(
       throw new DecodeError('ERR_SNAPSHOT', 'hw.fru is not hex');
     hw.fru = [...Buffer.from(snap.fru, 'hex')];
   }
-  if (typeof snap.selTimeSkew === 'number')
-    hw.selTimeOffset = Math.floor(wallMs / 1000 + snap.selTimeSkew - clockMs / 1000);
+  if (typeof snap.selTimeSkew === 'number') hw.selTimeOffset = (wallMs - clockMs) / 1000 + snap.selTimeSkew;
   hw.sensorOverrides = { ...snap.sensorOverrides };
   hw.thresholds = structuredClone(snap.thresholds ?? {});
   assignChecked(hw.lan, snap.lan, 'hw.lan');
