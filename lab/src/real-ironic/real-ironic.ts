@@ -11,8 +11,19 @@
  * endpoint (`provisioningToLocal`), as a machine on that network would reach the server.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, StateError } from '../../../common/src/index.ts';
@@ -267,9 +278,13 @@ export async function startRealIronic(o: RealIronicOptions): Promise<RealIronic>
   rmSync(join(state, 'ironic.sqlite'), { force: true });
   rmSync(join(inspectorState, 'inspector.sqlite'), { force: true });
   await Promise.all([
-    run('/usr/bin/ironic-dbsync', ['--config-file', conf, 'create_schema']),
+    createDb(join(state, 'ironic.sqlite'), 'ironic.sqlite', () =>
+      run('/usr/bin/ironic-dbsync', ['--config-file', conf, 'create_schema']),
+    ),
     withInspector
-      ? run('/usr/bin/ironic-inspector-dbsync', ['--config-file', inspectorConfFile, 'upgrade'])
+      ? createDb(join(inspectorState, 'inspector.sqlite'), 'inspector.sqlite', () =>
+          run('/usr/bin/ironic-inspector-dbsync', ['--config-file', inspectorConfFile, 'upgrade']),
+        )
       : undefined,
   ]);
 
@@ -342,6 +357,40 @@ export async function startRealIronic(o: RealIronicOptions): Promise<RealIronic>
     inspectorLog: () => readText(join(logs, 'inspector.log')),
     stop,
   };
+}
+
+/**
+ * Where new, empty databases of the installed Ironic and inspector versions are kept: creating the
+ * schema runs the migrations (1-2 s, far more on a busy machine), copying the result does not.
+ */
+function schemaCache(): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync('/usr/lib/python3/dist-packages');
+  } catch {
+    return undefined;
+  }
+  const ironic = names.find((n) => /^ironic-[\d.]+\.(egg|dist)-info$/.test(n));
+  const inspector = names.find((n) => /^ironic_inspector-[\d.]+\.(egg|dist)-info$/.test(n));
+  if (ironic === undefined) return undefined;
+  return join(tmpdir(), 'bmlab-real-ironic-schema', `${ironic}+${inspector ?? 'none'}`);
+}
+
+/** A new database at `file`: a copy of the cached empty one, or made by `make` (and then cached). */
+async function createDb(file: string, name: string, make: () => Promise<void>): Promise<void> {
+  const dir = schemaCache();
+  const cached = dir === undefined ? undefined : join(dir, name);
+  if (cached !== undefined && existsSync(cached)) {
+    copyFileSync(cached, file);
+    return;
+  }
+  await make();
+  if (dir === undefined || cached === undefined) return;
+  mkdirSync(dir, { recursive: true });
+  // Through a rename, so a concurrent start never copies a half-written file.
+  const part = `${cached}.${process.pid}.${Date.now()}`;
+  copyFileSync(file, part);
+  renameSync(part, cached);
 }
 
 /** Runs a one-shot tool (the DB schema tools), rejecting with its stderr. */
