@@ -62,6 +62,27 @@ describe('buildQemuArgs', () => {
     ]);
   });
 
+  it("puts a user-networking NIC on a hub with slirp and the lab's DHCP socket when asked", () => {
+    const [nic] = base.nics;
+    if (nic === undefined) throw new Error('no nic');
+    const args = buildQemuArgs({ ...base, nics: [{ ...nic, dhcpSocket: '/run/lab/node-0/dhcp0.sock' }] });
+    const from = args.indexOf('-netdev');
+    expect(args.slice(from, from + 12)).toEqual([
+      '-netdev',
+      'user,id=net0u,bootfile=http://10.0.2.2:8080/boot.ipxe?mac=52:54:00:00:00:00',
+      '-netdev',
+      'hubport,id=net0hu,hubid=0,netdev=net0u',
+      '-netdev',
+      'stream,id=net0s,server=off,addr.type=unix,addr.path=/run/lab/node-0/dhcp0.sock',
+      '-netdev',
+      'hubport,id=net0hs,hubid=0,netdev=net0s',
+      '-netdev',
+      'hubport,id=net0,hubid=0',
+      '-device',
+      'virtio-net-pci,id=nic0,netdev=net0,mac=52:54:00:00:00:00,bootindex=1',
+    ]);
+  });
+
   it('uses KVM with the host CPU, UEFI pflash, a tap and -no-shutdown when asked', () => {
     const args = buildQemuArgs({
       ...base,

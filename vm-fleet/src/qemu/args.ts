@@ -34,6 +34,12 @@ export interface QemuNicSpec {
   readonly mac: string;
   readonly network: QemuNetwork;
   readonly bootindex?: number;
+  /**
+   * User networking only: a unix socket on which the lab listens. The NIC then sits on a QEMU hub with
+   * slirp and a stream netdev to that socket, through which the lab adds iPXE's no-proxyDHCP option to
+   * slirp's offer (no-proxy-dhcp.ts).
+   */
+  readonly dhcpSocket?: string;
 }
 
 export interface QemuDiskSpec {
@@ -97,7 +103,19 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
     'chardev:serial0',
   );
   spec.nics.forEach((nic, i) => {
-    args.push('-netdev', netdevArgs(`net${i}`, nic.network));
+    if (nic.network.mode === 'user' && nic.dhcpSocket !== undefined) {
+      // Hub i joins slirp, the lab's stream socket and the NIC's own port `net${i}`.
+      args.push('-netdev', netdevArgs(`net${i}u`, nic.network));
+      args.push('-netdev', `hubport,id=net${i}hu,hubid=${i},netdev=net${i}u`);
+      args.push(
+        '-netdev',
+        `stream,id=net${i}s,server=off,addr.type=unix,addr.path=${optValue(nic.dhcpSocket)}`,
+      );
+      args.push('-netdev', `hubport,id=net${i}hs,hubid=${i},netdev=net${i}s`);
+      args.push('-netdev', `hubport,id=net${i},hubid=${i}`);
+    } else {
+      args.push('-netdev', netdevArgs(`net${i}`, nic.network));
+    }
     let dev = `virtio-net-pci,id=${nicId(i)},netdev=net${i},mac=${nic.mac}`;
     if (nic.bootindex !== undefined) dev += `,bootindex=${nic.bootindex}`;
     args.push('-device', dev);

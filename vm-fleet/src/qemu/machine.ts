@@ -15,6 +15,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { access, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -45,6 +46,7 @@ import {
   qemuCommand,
 } from './args.ts';
 import { bootIndexes, bootIndexUpdates, diskId, effectiveBootOrder, nicId } from './boot-order.ts';
+import { NoProxyDhcp, StreamFramer } from './no-proxy-dhcp.ts';
 import { QmpClient, QmpDisconnectedError } from './qmp/client.ts';
 import { SerialConsole } from './serial.ts';
 import { socketTransport, UnixListener } from './unix-listener.ts';
@@ -78,6 +80,12 @@ export interface QemuMachineOptions {
    * console would; the boot is otherwise unchanged.
    */
   readonly skipIpxeBanner?: boolean;
+  /**
+   * User networking: add iPXE's no-proxyDHCP option to QEMU's DHCP offer (no-proxy-dhcp.ts), which
+   * saves iPXE's ~3 s wait for ProxyDHCP offers on every PXE boot, as on a bridge with the lab's own
+   * DHCP server. Default true.
+   */
+  readonly noProxyDhcp?: boolean;
   readonly quitTimeoutMs?: number;
   readonly softOffTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
@@ -364,6 +372,7 @@ export class QemuMachine implements Machine {
         ? local
         : await mkdtemp(join(tmpdir(), 'bmlab-qemu-'));
     await mkdir(sockDir, { recursive: true, mode: 0o700 });
+    const amendDhcp = this.#opts.network.mode === 'user' && this.#opts.noProxyDhcp !== false;
     const spec: QemuSpec = {
       name: this.id,
       machine: this.#opts.machineType ?? 'q35',
@@ -378,6 +387,7 @@ export class QemuMachine implements Machine {
         mac: n.mac,
         network: this.#opts.network,
         ...optionalIndex(boot.indexes.get(nicId(i))),
+        ...(amendDhcp ? { dhcpSocket: join(sockDir, `dhcp${i}.sock`) } : {}),
       })),
       disks: this.spec.disks.map((_, i) => ({
         file: this.diskPath(i),
@@ -389,6 +399,9 @@ export class QemuMachine implements Machine {
     };
     const qmpListener = await UnixListener.listen(spec.qmpSocket);
     const serialListener = await UnixListener.listen(spec.serialSocket);
+    const dhcpListeners = await Promise.all(
+      spec.nics.flatMap((n) => (n.dhcpSocket === undefined ? [] : [UnixListener.listen(n.dhcpSocket)])),
+    );
     const cmd = qemuCommand(
       this.#opts.qemuBinary ?? 'qemu-system-x86_64',
       buildQemuArgs(spec),
@@ -419,10 +432,12 @@ export class QemuMachine implements Machine {
     };
     try {
       const timeout = this.#opts.connectTimeoutMs ?? 10_000;
-      const [qmpSock, serialSock] = await Promise.all([
+      const [qmpSock, serialSock, ...dhcpSocks] = await Promise.all([
         qmpListener.accept(timeout, exited),
         serialListener.accept(timeout, exited),
+        ...dhcpListeners.map((l) => l.accept(timeout, exited)),
       ]);
+      for (const sock of dhcpSocks) serveNoProxyDhcp(sock);
       this.#bannerFrom = this.serial.offset;
       this.serial.attach(serialSock);
       await qmp.connect(socketTransport(qmpSock));
@@ -440,6 +455,7 @@ export class QemuMachine implements Machine {
     } finally {
       await qmpListener.close();
       await serialListener.close();
+      for (const l of dhcpListeners) await l.close();
     }
     qmp.onEvent((e) => {
       if (e.event === 'SHUTDOWN' && e.data['guest'] === true) run.guestShutdown = true;
@@ -509,6 +525,19 @@ export class QemuMachine implements Machine {
 /** A disk's serial number, deterministic per node (the sim's inventory uses the same form). */
 export function diskSerial(node: string, i: number): string {
   return `${node}-disk${i}`.slice(-20);
+}
+
+/** Answers on one NIC's hub socket: slirp's offers to iPXE come back with no-proxyDHCP added. */
+function serveNoProxyDhcp(sock: Socket): void {
+  const framer = new StreamFramer();
+  const dhcp = new NoProxyDhcp();
+  sock.on('data', (chunk: Buffer) => {
+    for (const frame of framer.push(chunk)) {
+      const reply = dhcp.onFrame(frame);
+      if (reply !== undefined && !sock.destroyed) sock.write(StreamFramer.frame(reply));
+    }
+  });
+  sock.on('error', () => {});
 }
 
 function optionalIndex(i: number | undefined): { bootindex?: number } {

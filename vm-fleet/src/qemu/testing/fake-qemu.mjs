@@ -42,6 +42,11 @@ for (let i = 0; i < argv.length - 1; i++) {
     );
     if (opts.bootindex !== undefined) bootindex.set(opts.id, Number(opts.bootindex));
   }
+  // A stream netdev client connects to the lab's socket at startup, as QEMU does.
+  if (argv[i] === '-netdev' && v.startsWith('stream,')) {
+    const path = /addr\.path=([^,]+)/.exec(v)?.[1];
+    if (path !== undefined) connect(path).on('error', () => {});
+  }
 }
 
 const serial = connect(chardevs.get('serial0'));
