@@ -1,15 +1,15 @@
 /**
  * Keeps each node's state in the lab state store and puts it back when the lab starts again:
  * the node's spec, its BMC (users, boot option parameters, policies, SEL, FRU writes, LAN/SOL/DCMI
- * settings, sensor thresholds and faults), its machine (power, boot override, disk contents) and
- * the faults set through the lab API.
+ * settings, sensor thresholds and faults), its machine (power, boot override, disk contents,
+ * power-on hours) and the faults set through the lab API.
  *
- * Write-through: a change is written in the same turn of the event loop it happened in (after the
- * IPMI answer, the machine event, the lab API call), for every node it touched. What tells us
- * something may have changed: the BMC's command observer, the machine's change hook and events,
- * and `nodeChanged` from the lab API; a slow sweep catches what reaches the BMC's state another way
- * (Redfish sensor scans). Each part is compared with what was last written, so an unchanged node
- * costs a snapshot and no write.
+ * Write-through: a change is written as soon as the event-loop turn it happened in ends (after the
+ * IPMI answer is sent, the machine event, the lab API call), for every node it touched. What tells
+ * us something may have changed: the BMC state's change hook (`watchBmcState`), the machine's, and
+ * `nodeChanged` from the lab API; a slow sweep catches what reaches the BMC's state another way
+ * (Redfish sensor scans) and the hour meter. Each part is compared with what was last written, so
+ * an unchanged node costs a snapshot and no write.
  *
  * After a restart a node comes back as a real rack does when AC power returns: the BMC keeps its
  * non-volatile settings, and the machine powers on if its BMC's power restore policy says so —
