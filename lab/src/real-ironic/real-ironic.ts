@@ -298,7 +298,13 @@ export async function startRealIronic(o: RealIronicOptions): Promise<RealIronic>
     ironic: ironicProc.pid as number,
     ...(inspectorProc === undefined ? {} : { inspector: inspectorProc.pid as number }),
   };
+  // Started for this process only: they must not outlive it, even when it exits without stop().
+  const killOnExit = () => {
+    for (const p of [inspectorProc, ironicProc]) if (p?.exitCode === null) p.kill('SIGKILL');
+  };
+  if (!detached) process.once('exit', killOnExit);
   const stop = async () => {
+    process.off('exit', killOnExit);
     if (pids.inspector !== undefined) await terminate(pids.inspector, inspectorConfFile);
     await terminate(pids.ironic, conf);
     rmSync(join(state, RUNFILE), { force: true });
