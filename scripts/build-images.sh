@@ -25,7 +25,7 @@ for arg in "$@"; do
   esac
 done
 # Bump when the images' layout changes, so older caches are rebuilt.
-format=4
+format=5
 if [[ $force -eq 0 && -f "$out/manifest.json" ]] && grep -q "\"format\": $format," "$out/manifest.json"; then
   echo "build-images: $out is up to date (use --force to rebuild)" >&2
   exit 0
@@ -162,6 +162,8 @@ report() {
     [ "$sz" = 65535 ] || echo "dimm_mb=$sz"
   done
   for d in /sys/block/*; do
+    # No disk at all leaves the pattern unexpanded; $(( * 512 )) would then end this shell (PID 1).
+    [ -e "$d/size" ] || continue
     n=${d##*/}
     case "$n" in loop*|ram*|sr*) continue ;; esac
     echo "disk=$n $(( $(cat "$d/size") * 512 )) $(cat "$d/queue/rotational") $(cat "$d/serial" 2>/dev/null)"
