@@ -3,7 +3,7 @@
  * waits for the call-back, times out after deploy_callback_timeout and fails the deploy.
  */
 import type { Scenario } from '../scenario.ts';
-import { enrollIpmi, manage, provide } from './common.ts';
+import { enrollIpmi, manage, provide, withLastError } from './common.ts';
 
 export const agentHeartbeatLost: Scenario = {
   name: 'agent-heartbeat-lost',
@@ -22,7 +22,8 @@ export const agentHeartbeatLost: Scenario = {
           { op: 'add', path: '/instance_info', value: { image_source: img.url, image_checksum: img.md5 } },
         ]);
         await ctx.ironic.setProvisionState(node.uuid, 'active');
-        return ctx.waitForState(n.name, node.uuid, ['deploy failed', 'active']);
+        await ctx.waitForState(n.name, node.uuid, ['deploy failed', 'active']);
+        return withLastError(ctx, node.uuid);
       });
       ctx.check(
         n.name,

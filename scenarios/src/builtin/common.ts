@@ -136,6 +136,24 @@ export async function undeploy(ctx: ScenarioContext, n: LabNodeInfo, uuid: strin
   });
 }
 
+/**
+ * The node once its last_error is set. Real Ironic saves a failure state first and sets last_error
+ * in the failure's callback a moment later (conductor utils `cleanup_after_timeout`, seen against
+ * Ironic 21.4: `deploy failed` with last_error still null); the mock sets both at once.
+ */
+export async function withLastError(
+  ctx: ScenarioContext,
+  uuid: string,
+  timeoutMs = 10_000,
+): Promise<IronicNode> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const node = await ctx.ironic.getNode(uuid);
+    if (node.last_error || Date.now() > end) return node;
+    await new Promise((r) => setTimeout(r, ctx.timing.pollMs));
+  }
+}
+
 /** Checks the provision states seen include `expected` in order (other states may come between). */
 export function checkSequence(
   ctx: ScenarioContext,

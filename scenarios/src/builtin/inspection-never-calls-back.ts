@@ -6,7 +6,7 @@
  * managed again afterwards.
  */
 import type { Scenario } from '../scenario.ts';
-import { checkSequence, enrollIpmi, manage } from './common.ts';
+import { checkSequence, enrollIpmi, manage, withLastError } from './common.ts';
 
 const TIMEOUT_S = 20;
 
@@ -23,10 +23,11 @@ export const inspectionNeverCallsBack: Scenario = {
       ctx.note(n.name, 'fault: the inspection ramdisk never calls back');
       const failed = await ctx.step(n.name, 'inspect (expected to time out)', async () => {
         await ctx.ironic.setProvisionState(node.uuid, 'inspect');
-        return ctx.waitForState(n.name, node.uuid, ['inspect failed', 'manageable'], {
+        await ctx.waitForState(n.name, node.uuid, ['inspect failed', 'manageable'], {
           // inspector checks its timeout every clean_up_period; Ironic polls inspector every 5 s.
           timeoutMs: (TIMEOUT_S * 3 + 30) * 1000,
         });
+        return withLastError(ctx, node.uuid);
       });
       ctx.check(
         n.name,
