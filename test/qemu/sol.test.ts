@@ -1,7 +1,8 @@
 /**
  * Serial-over-LAN on the qemu backend, with the real ipmitool: `sol activate` against the BMC of a
  * real QEMU machine shows its serial port live (SeaBIOS, iPXE, Linux, the agent ramdisk) and what is
- * typed reaches the ramdisk's shell, which answers; `~.` leaves and the payload is released.
+ * typed reaches the ramdisk's shell, which answers; the session survives a power cycle (a new QEMU
+ * process on the same console); `~.` leaves and the payload is released.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -121,6 +122,18 @@ describe.skipIf(!hasCommand('ipmitool') || !hasCommand('script'))(
 
         const second = await ipmitool(port, ['sol', 'activate']);
         expect(second.out).toMatch(/SOL payload already active on another session/);
+
+        // The session outlives the QEMU process: a power cycle is a new process on the same console.
+        const pid = machine.pid;
+        expect((await ipmitool(port, ['power', 'cycle'])).ok).toBe(true);
+        expect(machine.pid).not.toBe(pid);
+        const ups = () => out.text().split('bmlab: agent ramdisk up').length - 1;
+        for (let i = 0; i < 1200 && ups() < 2; i++) await new Promise((r) => setTimeout(r, 100));
+        expect(ups()).toBe(2);
+        expect(out.text().split('SeaBIOS').length - 1).toBe(2);
+        await new Promise((r) => setTimeout(r, 1000));
+        sol.stdin?.write('echo again-$((7*6))\r');
+        await out.waitFor(/again-42/, 30_000);
 
         sol.stdin?.write('\r~.');
         const r = await sol;
