@@ -112,6 +112,8 @@ export class Bmc {
   readonly #services: BmcServices;
   readonly #resetMs: { cold: number; warm: number };
   #resetUntil = Number.NEGATIVE_INFINITY;
+  /** When the datagram being handled came in: one clock reading serves its whole (synchronous) route. */
+  #arrival = 0;
   #pendingReset: 'cold' | 'warm' | undefined;
   /** Packets dropped as malformed or unauthenticated: a health figure for tests and the lab. */
   dropped = 0;
@@ -195,7 +197,9 @@ export class Bmc {
    * waits on the machine (nearly every request): the endpoint's path, which then costs no promise.
    */
   receive(packet: Buffer, from?: Peer): Reply {
-    if (this.resetting()) return undefined;
+    const now = this.#clock.now();
+    if (now < this.#resetUntil) return undefined;
+    this.#arrival = now;
     let out: Reply;
     try {
       out = this.#route(packet, from);
@@ -303,7 +307,7 @@ export class Bmc {
     session: Session | undefined,
     rmcpPlus: boolean,
   ): DispatchResult | Promise<DispatchResult> {
-    expireBootFlags(this.state, this.machine, this.#clock.now());
+    expireBootFlags(this.state, this.machine, this.#arrival);
     return this.registry.dispatch(req.netFn, req.cmd, req.data, this.#context(session, rmcpPlus), this.#log);
   }
 
@@ -330,7 +334,7 @@ export class Bmc {
       return res instanceof Promise ? res.then((d) => this.#answer15(req, d)) : this.#answer15(req, res);
     }
 
-    const s = this.#sessions.get(h.sessionId);
+    const s = this.#sessions.get(h.sessionId, this.#arrival);
     if (s === undefined || s.kind !== 'v15') return undefined;
     if (s.state === 'challenge') {
       if (!isApp || req.cmd !== CMD_ACTIVATE_SESSION || !verifyAuth15(this.state, s, h)) return undefined;
@@ -339,7 +343,7 @@ export class Bmc {
       return this.#wrap15(s.authType, seq, h.sessionId, s, this.#encodeMessage(req, act.reply));
     }
     if (!verifyAuth15(this.state, s, h) || !s.inbound.accept(h.seq)) return undefined;
-    this.#sessions.touch(s);
+    this.#sessions.touch(s, this.#arrival);
     const res = this.#dispatch(req, s, false);
     return res instanceof Promise ? res.then((d) => this.#answer15(req, d, s)) : this.#answer15(req, res, s);
   }
@@ -404,7 +408,7 @@ export class Bmc {
       return res instanceof Promise ? res.then((d) => this.#answer20(req, d)) : this.#answer20(req, res);
     }
 
-    const s = this.#sessions.get(h.sessionId);
+    const s = this.#sessions.get(h.sessionId, this.#arrival);
     if (s === undefined || s.kind !== 'v20' || s.state !== 'active') return undefined;
     // Integrity first, so that a forged packet cannot move the sequence window (13.28).
     if (s.integrity !== undefined) {
@@ -420,7 +424,7 @@ export class Bmc {
     } else if (h.encrypted) {
       return undefined;
     }
-    this.#sessions.touch(s);
+    this.#sessions.touch(s, this.#arrival);
     if (h.payloadType === PayloadType.Sol) {
       if (from !== undefined) this.#solPeer = from;
       const ack = this.#sol.receive(s.id, new Reader(payload));

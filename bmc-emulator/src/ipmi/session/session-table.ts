@@ -128,19 +128,19 @@ export class SessionTable {
     this.#sessions.set(s.id, s);
   }
 
-  /** The live session with this ID; an expired one is removed and not returned. */
-  get(id: number): Session | undefined {
+  /** The live session with this ID at `now`; an expired one is removed and not returned. */
+  get(id: number, now = this.clock.now()): Session | undefined {
     const s = this.#sessions.get(id);
     if (s === undefined) return undefined;
-    if (this.#expired(s, this.clock.now())) {
+    if (this.#expired(s, now)) {
       this.#sessions.delete(id);
       return undefined;
     }
     return s;
   }
 
-  touch(s: Session): void {
-    s.lastActivity = this.clock.now();
+  touch(s: Session, now = this.clock.now()): void {
+    s.lastActivity = now;
   }
 
   delete(id: number): boolean {
