@@ -12,12 +12,13 @@ import {
   writeFidelityReport,
 } from '../../scenarios/src/index.ts';
 
-/** A small set that covers enroll, in-band and out-of-band inspection, deploy, cleaning and faults. */
+/** A small set that covers enroll, in-band and out-of-band inspection, deploy, cleaning, faults and refusals. */
 export const DEFAULT_FIDELITY_SCENARIOS = [
   'enroll-inspect-deploy',
   'enroll-inspect-deploy:driver=redfish',
   'clean-on-undeploy',
   'wrong-bmc-credentials',
+  'agent-heartbeat-lost',
   'inspection-never-calls-back',
   'invalid-requests',
 ] as const;

@@ -24,6 +24,8 @@ const SCENARIOS = [
   // BMC faults: wrong password (manage fails back to enroll), and an outage mid-deploy.
   'wrong-bmc-credentials',
   'bmc-unreachable-during-deploy',
+  // The agent's heartbeats stop: deploy_callback_timeout fails the deploy.
+  'agent-heartbeat-lost',
   // inspector's [DEFAULT]timeout when the ramdisk never calls back.
   'inspection-never-calls-back',
   // Refused requests: the mock must give real Ironic's status codes and messages.
