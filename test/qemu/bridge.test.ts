@@ -76,6 +76,8 @@ describe.skipIf(!canBridge)('bridge networking (netns + bridge + taps)', () => {
         '--dhcp-option=encap:175,176,1',
       ],
       ...[`--dhcp-boot=${labUrl}/boot.ipxe`, `--dhcp-leasefile=${join(dir, 'leases')}`],
+      // No ping before the first offer: dnsmasq would answer only iPXE's retransmission, ~3 s later.
+      '--no-ping',
       `--pid-file=${join(dir, 'dnsmasq.pid')}`,
     ]);
   });
