@@ -188,6 +188,7 @@ interface NodeRow {
   lastBootDevice: string | null;
   bmc: { ipmi: { address: string; port: number } };
   macs: string[];
+  backend?: string;
 }
 
 export async function status(argv: string[]): Promise<number> {
@@ -200,7 +201,7 @@ export async function status(argv: string[]): Promise<number> {
   const res = await fetch(`${r.apiUrl}/v1/nodes`);
   const { nodes } = (await res.json()) as { nodes: NodeRow[] };
   const rows = [
-    ['NODE', 'POWER', 'BOOT DEVICE', 'STATE', 'LAST BOOT', 'BMC', 'MAC'],
+    ['NODE', 'POWER', 'BOOT DEVICE', 'STATE', 'LAST BOOT', 'BMC', 'MAC', 'BACKEND'],
     ...nodes.map((n) => [
       n.name,
       n.power,
@@ -211,6 +212,7 @@ export async function status(argv: string[]): Promise<number> {
       n.lastBootDevice ?? '-',
       `${n.bmc.ipmi.address}:${n.bmc.ipmi.port}`,
       n.macs.join(','),
+      n.backend ?? 'sim',
     ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? [];

@@ -33,6 +33,7 @@ export function nodeView(lab: Lab, n: LabNode) {
   const disk = n.machine.disks[0]?.contents();
   return {
     name: n.name,
+    backend: n.backend,
     power: n.machine.powerState(),
     bootOverride: n.machine.bootOverride(),
     lastBootDevice: n.machine.lastBootDevice ?? null,

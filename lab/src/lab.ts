@@ -107,6 +107,7 @@ export interface LabOptions {
 export interface LabNode {
   readonly name: string;
   readonly index: number;
+  readonly backend: 'sim' | 'qemu';
   readonly machine: SimMachine | QemuMachine;
   readonly bmc: Bmc;
   readonly endpoint: BmcEndpoint;
@@ -357,6 +358,7 @@ export class Lab {
         const node: LabNode = {
           name: machine.id,
           index: i,
+          backend: backends[i] ?? 'sim',
           machine,
           bmc,
           endpoint,

@@ -90,7 +90,7 @@ describe.skipIf(!hasCommand('ipmitool'))(`bmlab up with a qemu node (network ${m
     };
     const status = await bmlab('status', '--state-dir', join(dir, 'state'));
     expect(status.exitCode, status.all).toBe(0);
-    expect(status.all).toMatch(/^q0\s+off\s/m);
+    expect(status.all).toMatch(/^q0\s+off\s.*\sqemu$/m);
 
     const t0 = Date.now();
     const record = await runScenario(builtinScenarios['enroll-inspect-deploy']!, {
