@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
+  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -189,6 +190,7 @@ function spawnService(
     // Debian's scripts run under /usr/bin/python3; proxies and CA bundles of the caller do not apply.
     env: { ...process.env, REQUESTS_CA_BUNDLE: '', CURL_CA_BUNDLE: '', no_proxy: '*', NO_PROXY: '*' },
   });
+  closeSync(out);
   if (detached) proc.unref();
   return proc;
 }
