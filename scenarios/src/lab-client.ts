@@ -6,6 +6,8 @@ import { BmlabError } from '../../common/src/index.ts';
 
 export interface LabNodeInfo {
   readonly name: string;
+  /** `sim` (simulated in the lab process) or `qemu` (a real VM). */
+  readonly backend?: 'sim' | 'qemu';
   readonly power: 'on' | 'off';
   readonly bootOverride: { device: string; persistent: boolean; mode: string };
   readonly lastBootDevice: string | null;

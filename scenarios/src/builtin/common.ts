@@ -99,8 +99,10 @@ export async function verifyBootedImage(ctx: ScenarioContext, n: LabNodeInfo): P
   await ctx.step(n.name, 'verify the deployed image booted', async () => {
     const want = ctx.labInfo.images.image.sha256;
     let now = await ctx.lab.node(n.name);
-    // Ironic reports active as soon as it has powered the machine on; the OS comes up after POST.
-    for (let i = 0; i < 200 && now.runState !== 'os'; i++) {
+    // Ironic reports active as soon as it has powered the machine on; the OS comes up after POST
+    // (a real VM under software emulation takes seconds to tens of seconds, more on a busy host).
+    const polls = now.backend === 'qemu' ? 2400 : 200;
+    for (let i = 0; i < polls && now.runState !== 'os'; i++) {
       await new Promise((r) => setTimeout(r, 50));
       now = await ctx.lab.node(n.name);
     }
