@@ -100,6 +100,23 @@ describe('fidelity comparison', () => {
     expect(d.map((x) => x.kind)).toEqual(['api-errors']);
   });
 
+  it("lists checks whose message differs, with the runs' UUIDs taken out, without counting them", () => {
+    const withCheck = (message: string): RunRecord => ({
+      ...run(['enroll']),
+      assertions: [{ name: 'last_error', node: 'node-0', ok: true, message }],
+    });
+    const same = compareRuns(
+      withCheck('Timeout for node 6ac22b0a-feb0-4279-9513-42c53cb3b1e0'),
+      withCheck('Timeout for node 8728479f-1d25-4af9-9ea6-0645a21ff459'),
+    );
+    expect(same.nodes[0]?.checkMessages).toEqual([]);
+    const other = compareRuns(withCheck('IPMI call failed'), withCheck('IPMI call failed: power status.'));
+    expect(other.nodes[0]?.checkMessages).toEqual([
+      { name: 'last_error', mock: 'IPMI call failed', real: 'IPMI call failed: power status.' },
+    ]);
+    expect(other.differences).toEqual([]);
+  });
+
   it('reports a node that passed on one side and failed on the other', () => {
     const c = compareRuns(run(['enroll'], [], true), run(['enroll'], [], false));
     expect(c.differences.map((d) => d.kind)).toEqual(['outcome']);

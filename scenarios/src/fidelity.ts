@@ -59,6 +59,15 @@ export interface ScenarioComparison {
     readonly realStates: readonly string[];
     readonly mockErrors: readonly string[];
     readonly realErrors: readonly string[];
+    /**
+     * Checks whose message differs (UUIDs taken out), e.g. a last_error worded otherwise: listed, not
+     * counted (a check that fails on one side only already makes the outcome differ).
+     */
+    readonly checkMessages: readonly {
+      readonly name: string;
+      readonly mock: string;
+      readonly real: string;
+    }[];
     /** Fleeting states only one side was seen in (not a difference; shows how long each side holds them). */
     readonly fleetingOnly: { readonly mock: readonly string[]; readonly real: readonly string[] };
   }[];
@@ -177,7 +186,18 @@ export function compareRuns(
     const mo = m === undefined ? 'absent' : m.ok ? 'passed' : `failed: ${m.failure?.step ?? ''}`;
     const ro = r === undefined ? 'absent' : r.ok ? 'passed' : `failed: ${r.failure?.step ?? ''}`;
     if (mo !== ro) differences.push(classify({ scenario, node, kind: 'outcome', mock: mo, real: ro }, known));
-    return { node, mockStates, realStates, mockErrors, realErrors, fleetingOnly };
+    const checks = (rec: RunRecord) =>
+      new Map(
+        rec.assertions
+          .filter((a) => (a.node ?? '') === node)
+          .map((a) => [a.name, a.message.replace(UUID, '{uuid}')]),
+      );
+    const mc = checks(mock);
+    const rc = checks(real);
+    const checkMessages = [...mc]
+      .filter(([name, msg]) => rc.has(name) && rc.get(name) !== msg)
+      .map(([name, msg]) => ({ name, mock: msg, real: rc.get(name) ?? '' }));
+    return { node, mockStates, realStates, mockErrors, realErrors, checkMessages, fleetingOnly };
   });
   return {
     scenario,
@@ -214,6 +234,8 @@ export function fidelityText(r: FidelityReport): string {
       for (const side of ['mock', 'real'] as const)
         if (n.fleetingOnly[side].length > 0)
           lines.push(`    fleeting, seen by ${side} only: ${n.fleetingOnly[side].join(', ')}`);
+      for (const c of n.checkMessages)
+        lines.push(`    check "${c.name}" worded otherwise: mock "${c.mock}", real "${c.real}"`);
       if (n.mockErrors.length + n.realErrors.length > 0) {
         lines.push(`    mock API errors: ${n.mockErrors.join('; ') || '(none)'}`);
         lines.push(`    real API errors: ${n.realErrors.join('; ') || '(none)'}`);
