@@ -176,28 +176,6 @@ describe.skipIf(!hasCommand('ipmitool'))('a lab restarted with bmlab down / up k
     await ok(db(), ['lan', 'set', '1', 'ipaddr', '10.20.30.40']);
     await ok(db(), ['sol', 'set', 'retry-count', '5', '1']);
     await ok(db(), ['sol', 'set', 'non-volatile-bit-rate', '57.6', '1']);
-    // ipmitool's set_limit reads the present limit first and cannot start from "no limit set" (80h
-    // without data): the first limit goes in raw (DCMI Set Power Limit, 300 W, 1 s correction, 1 s).
-    await ok(db(), [
-      'raw',
-      '0x2c',
-      '0x04',
-      '0xdc',
-      '0',
-      '0',
-      '0',
-      '0',
-      '0x2c',
-      '0x01',
-      '0xe8',
-      '0x03',
-      '0',
-      '0',
-      '0',
-      '0',
-      '0x01',
-      '0',
-    ]);
     await ok(db(), ['dcmi', 'power', 'set_limit', 'limit', '321']);
     await ok(db(), ['sensor', 'thresh', 'CPU Temp', 'upper', '70', '75', '80']);
     const put = await fetch(`http://127.0.0.1:${ports.api}/v1/nodes/db-1/faults`, {

@@ -145,6 +145,18 @@ describe.skipIf(!haveIpmitool)('ipmitool reads the hardware model', () => {
     expect(sol).toMatch(/Payload Port\s+: 623/);
   });
 
+  it('dcmi power limit: none at first (80h with the record), then set from scratch and read back', async () => {
+    expect(b.bmc.state.hw.dcmi.limitSet).toBe(false);
+    expect((await ipmitool(b.port, ['dcmi', 'power', 'get_limit'])).out).toMatch(
+      /Current Limit State:\s+No Active Power Limit/,
+    );
+    await ipmitool(b.port, ['dcmi', 'power', 'set_limit', 'limit', '275']);
+    const after = (await ipmitool(b.port, ['dcmi', 'power', 'get_limit'])).out;
+    expect(after).toMatch(/Current Limit State:\s+Power Limit Active/);
+    expect(after).toMatch(/Power Limit:\s+275\s+Watts/);
+    expect(b.bmc.state.hw.dcmi.limitWatts).toBe(275);
+  });
+
   it('sdr elist: every Get SDR is answered at the size ipmitool asks, no retries, no re-reads', async () => {
     await b.machine.powerOn();
     const reads: { id: number; offset: number; count: number }[] = [];

@@ -35,8 +35,15 @@ export const Cc = {
 /** Thrown by a handler to answer with completion code `cc` (goipmi `completion_code.go`). */
 export class IpmiError extends BmlabError {
   readonly cc: number;
-  constructor(cc: number, message?: string, options?: { cause?: unknown }) {
+  /**
+   * Response data sent with the non-zero code. Most codes carry none (§5.2), but some command-specific
+   * ones do: DCMI Get Power Limit answers 80h "no active set power limit" with the full limit record
+   * (DCMI v1.5 table 6-12), and ipmitool's `dcmi power set_limit` starts from that record.
+   */
+  readonly data: Buffer | undefined;
+  constructor(cc: number, message?: string, options?: { cause?: unknown; data?: Buffer }) {
     super('ERR_IPMI_CC', message ?? `completion code ${cc.toString(16).padStart(2, '0')}h`, options);
     this.cc = cc;
+    this.data = options?.data;
   }
 }

@@ -93,14 +93,16 @@ export const dcmiCommands = [
     handle: (d, ctx) => {
       group(d);
       const l = ctx.state.hw.dcmi;
-      if (!l.limitSet) throw new IpmiError(NO_LIMIT, 'no power limit set');
-      return withGroup(
+      const record = withGroup(
         [0, 0, l.exceptionAction],
         u16(l.limitWatts),
         u32(l.correctionMs),
         [0, 0],
         u16(l.samplingSec),
       );
+      // 80h still carries the record (what a limit would be), as BMCs answer it.
+      if (!l.limitSet) throw new IpmiError(NO_LIMIT, 'no power limit set', { data: record });
+      return record;
     },
   },
   {

@@ -105,7 +105,7 @@ export class CommandRegistry {
 }
 
 function failed(spec: CommandSpec, err: unknown, log: Logger): DispatchResult {
-  if (err instanceof IpmiError) return { cc: err.cc, data: EMPTY };
+  if (err instanceof IpmiError) return { cc: err.cc, data: err.data ?? EMPTY };
   log.warn(`${spec.name} failed: ${err instanceof Error ? err.message : String(err)}`);
   return UNSPECIFIED;
 }
