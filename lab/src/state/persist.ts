@@ -46,7 +46,7 @@ export interface PersistedNode {
   agentFaults: AgentFaults | undefined;
 }
 
-/** A machine backend that can hand over and take back its state (the sim machine). */
+/** A machine backend that can hand over and take back its state (sim and qemu machines). */
 interface RestorableMachine {
   snapshot(): { readonly power: 'on' | 'off' };
   restore(snap: unknown): void;

@@ -11,6 +11,10 @@
  *   NMI        `inject-nmi`
  * QEMU runs without `-no-shutdown`, so a guest that powers itself off ends the process and the machine
  * reads "off" at once.
+ *
+ * What outlives a restart of the lab has the sim machine's shape (`snapshot`, `restore`, `onChange`):
+ * power, boot override, what is known of the disks, the last boot device and the hour meter. The
+ * disks' bytes are the qcow2 files in the node's directory, which a restart keeps.
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -20,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { execa } from 'execa';
-import { BmlabError, createLogger } from '../../../common/src/index.ts';
+import { BmlabError, createLogger, DecodeError, StateError } from '../../../common/src/index.ts';
 import {
   type BootDevice,
   type BootMode,
@@ -36,6 +40,7 @@ import {
   type SoftOffResult,
 } from '../machine.ts';
 import { VirtualDisk } from '../sim/disk.ts';
+import type { SimMachineSnapshot } from '../sim/machine.ts';
 import { kvmUsable } from './accel.ts';
 import {
   buildQemuArgs,
@@ -99,6 +104,9 @@ export class AbnormalShutdown extends BmlabError {
   }
 }
 
+/** What of a qemu machine outlives a restart of the lab: the sim machine's snapshot, field for field. */
+export type QemuMachineSnapshot = SimMachineSnapshot;
+
 /** Console lines that mark boot progress → machine events (the BMC turns them into SEL entries). */
 const CONSOLE_EVENTS: readonly { re: RegExp; event: Parameters<MachineEvents['emit']>[0] }[] = [
   { re: /iPXE initialising devices/, event: { type: 'network-boot', step: 'nic-rom' } },
@@ -149,6 +157,7 @@ export class QemuMachine implements Machine {
   readonly disks: readonly VirtualDisk[];
   /** The device the last boot that reached an OS came from (pxe: the agent ramdisk; disk: the image). */
   lastBootDevice: BootDevice | undefined;
+  readonly #changeListeners = new Set<() => void>();
   #runState: QemuRunState = 'off';
   readonly #opts: QemuMachineOptions;
   readonly #events = new MachineEvents();
@@ -165,7 +174,7 @@ export class QemuMachine implements Machine {
     this.spec = options.spec;
     this.id = options.spec.name;
     this.#timer = new PowerOnTimer(options.now ?? (() => performance.now()));
-    this.disks = options.spec.disks.map((d) => new VirtualDisk(d.name, d.sizeBytes));
+    this.disks = options.spec.disks.map((d) => new VirtualDisk(d.name, d.sizeBytes, () => this.#changed()));
     this.serial.onText(() => this.#scanConsole());
     this.#events.subscribe((e) => this.#track(e));
   }
@@ -183,6 +192,7 @@ export class QemuMachine implements Machine {
       this.#runState = ramdisk ? 'ramdisk' : 'os';
       this.lastBootDevice = ramdisk ? 'pxe' : 'disk';
     }
+    if (e.type === 'power' || e.type === 'os-reached') this.#changed();
   }
 
   get serialLogPath(): string {
@@ -277,6 +287,64 @@ export class QemuMachine implements Machine {
 
   setBootOverride(override: BootOverride): void {
     this.#override = override;
+    this.#changed();
+  }
+
+  /** The state a restarted lab puts back (see `SimMachineSnapshot`). */
+  snapshot(): QemuMachineSnapshot {
+    return {
+      power: this.powerState(),
+      override: { ...this.#override },
+      disks: Object.fromEntries(
+        this.disks.map((d) => {
+          const image = d.contents();
+          return [d.name, image === undefined ? null : { ...image }];
+        }),
+      ),
+      lastBootDevice: this.lastBootDevice ?? null,
+      poweredOnMinutes: Math.floor(this.#timer.totalMs() / 60_000),
+    };
+  }
+
+  /**
+   * Puts back a snapshot's boot override, what is known of the disks, the last boot device and the
+   * hour meter into a machine that is off. Power is not restored here: whether a machine that was on
+   * comes back on is its BMC's power restore policy, and the next `powerOn` boots per the restored
+   * override (device, persistence, BIOS/UEFI).
+   */
+  restore(snap: QemuMachineSnapshot): void {
+    if (this.#alive() || this.#starting !== undefined)
+      throw new StateError('on', ['off'], `${this.id}: restore needs the machine off`);
+    const o = snap.override as Partial<BootOverride> | undefined;
+    if (
+      typeof o?.device !== 'string' ||
+      typeof o.persistent !== 'boolean' ||
+      (o.mode !== 'bios' && o.mode !== 'uefi') ||
+      typeof snap.disks !== 'object' ||
+      snap.disks === null
+    )
+      throw new DecodeError('ERR_SNAPSHOT', `${this.id}: machine snapshot lacks a boot override or disks`);
+    this.#override = { device: o.device, persistent: o.persistent, mode: o.mode };
+    // By name: a disk the spec no longer has is dropped, a new one stays blank.
+    for (const d of this.disks) d.restore(snap.disks[d.name] ?? undefined);
+    this.lastBootDevice = snap.lastBootDevice ?? undefined;
+    if (typeof snap.poweredOnMinutes === 'number') this.#timer.restore(snap.poweredOnMinutes * 60_000);
+  }
+
+  /** Called whenever what `snapshot()` returns may have changed; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const l of this.#changeListeners) {
+      try {
+        l();
+      } catch (e) {
+        log.warn('%s: change listener failed: %s', this.id, (e as Error).message);
+      }
+    }
   }
 
   poweredOnMs(): number {
@@ -323,6 +391,7 @@ export class QemuMachine implements Machine {
     if (o.device !== 'none' && !o.persistent) {
       this.#override = { ...NO_OVERRIDE, mode: o.mode };
       this.#events.emit({ type: 'boot-override-cleared', reason: 'consumed' });
+      this.#changed();
     }
   }
 
