@@ -44,6 +44,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'bench/results/qemu.json' },
     machine: { type: 'string' },
     'tb-size': { type: 'string' },
+    /** `off`: bmlab's VMs without the no-proxyDHCP amendment (QEMU's plain DHCP, as the floor). */
+    'no-proxy-dhcp': { type: 'string', default: 'on' },
     /** A directory of already built images, used as it is (default: build or reuse .bmlab/images). */
     images: { type: 'string' },
   },
@@ -375,6 +377,7 @@ function bmlabMachineFor(
     accel: 'tcg',
     ...(bmlabMachine === undefined ? {} : { machineType: bmlabMachine }),
     ...(tbSize === undefined ? {} : { tbSizeMiB: tbSize }),
+    noProxyDhcp: values['no-proxy-dhcp'] !== 'off',
     ...(disk ? { diskBacking: [deployImage] } : {}),
   });
 }
