@@ -63,7 +63,16 @@ function faultOf(text: string): string {
   return text.slice(0, 500);
 }
 
+interface PollWaiter {
+  resolve(n: IronicNode): void;
+  reject(err: unknown): void;
+}
+
 export class IronicClient {
+  /** Polls waiting for the next read, by node UUID or name (see `#poll`). */
+  #queued = new Map<string, PollWaiter[]>();
+  #reading = false;
+
   constructor(
     readonly baseUrl: string,
     private readonly opts: { version?: string; onCall?: (c: ApiCall) => void; timeoutMs?: number } = {},
@@ -152,7 +161,7 @@ export class IronicClient {
     const deadline = Date.now() + o.timeoutMs;
     let last: IronicNode | undefined;
     for (;;) {
-      last = await this.getNode(id);
+      last = await this.#poll(id);
       o.onState?.(last.provision_state, last);
       if (done(last)) return last;
       if (Date.now() > deadline) {
@@ -162,6 +171,69 @@ export class IronicClient {
         );
       }
       await new Promise((r) => setTimeout(r, o.pollMs));
+    }
+  }
+
+  /**
+   * A poll of one node. Polls of several nodes that fall due together share one
+   * `GET /v1/nodes?detail=True`, as a client watching a whole fleet does: a hundred nodes polled one
+   * GET each would be a hundred requests every tick, the client's own load on Ironic. A lone poll
+   * stays a plain GET of its node; a node the list does not hold is read on its own (its error as is).
+   * Polls asked while a read is in flight wait for the next read, so no answer predates the poll.
+   */
+  #poll(id: string): Promise<IronicNode> {
+    const p = new Promise<IronicNode>((resolve, reject) => {
+      const q = this.#queued.get(id);
+      if (q) q.push({ resolve, reject });
+      else this.#queued.set(id, [{ resolve, reject }]);
+    });
+    if (!this.#reading) {
+      this.#reading = true;
+      setTimeout(() => void this.#read(), 0);
+    }
+    return p;
+  }
+
+  async #read(): Promise<void> {
+    const batch = this.#queued;
+    this.#queued = new Map();
+    const settle = (id: string, r: Promise<IronicNode>) =>
+      r.then(
+        (n) => {
+          for (const w of batch.get(id) ?? []) w.resolve(n);
+        },
+        (err: unknown) => {
+          for (const w of batch.get(id) ?? []) w.reject(err);
+        },
+      );
+    try {
+      if (batch.size === 1) {
+        const id = batch.keys().next().value as string;
+        await settle(id, this.getNode(id));
+      } else {
+        let nodes: IronicNode[] = [];
+        let failed: unknown;
+        try {
+          nodes = await this.listNodes();
+        } catch (err) {
+          failed = err;
+        }
+        const byId = new Map<string, IronicNode>();
+        for (const n of nodes) {
+          byId.set(n.uuid, n);
+          if (n.name) byId.set(n.name, n);
+        }
+        await Promise.all(
+          [...batch.keys()].map((id) => {
+            const n = byId.get(id);
+            if (n) return settle(id, Promise.resolve(n));
+            return settle(id, failed === undefined ? this.getNode(id) : Promise.reject(failed));
+          }),
+        );
+      }
+    } finally {
+      if (this.#queued.size > 0) setTimeout(() => void this.#read(), 0);
+      else this.#reading = false;
     }
   }
 }
