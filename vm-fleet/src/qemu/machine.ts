@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { execa } from 'execa';
-import { BmlabError, createLogger, DecodeError, StateError } from '../../../common/src/index.ts';
+import { BmlabError, createLogger, StateError } from '../../../common/src/index.ts';
 import {
   type BootDevice,
   type BootMode,
@@ -40,7 +40,7 @@ import {
   type SoftOffResult,
 } from '../machine.ts';
 import { VirtualDisk } from '../sim/disk.ts';
-import type { SimMachineSnapshot } from '../sim/machine.ts';
+import { type MachineSnapshot, restoreSnapshot, takeSnapshot } from '../sim/snapshot.ts';
 import { kvmUsable } from './accel.ts';
 import {
   buildQemuArgs,
@@ -105,7 +105,7 @@ export class AbnormalShutdown extends BmlabError {
 }
 
 /** What of a qemu machine outlives a restart of the lab: the sim machine's snapshot, field for field. */
-export type QemuMachineSnapshot = SimMachineSnapshot;
+export type QemuMachineSnapshot = MachineSnapshot;
 
 /** Console lines that mark boot progress → machine events (the BMC turns them into SEL entries). */
 const CONSOLE_EVENTS: readonly { re: RegExp; event: Parameters<MachineEvents['emit']>[0] }[] = [
@@ -290,45 +290,27 @@ export class QemuMachine implements Machine {
     this.#changed();
   }
 
-  /** The state a restarted lab puts back (see `SimMachineSnapshot`). */
+  /** The state a restarted lab puts back (see `MachineSnapshot`). */
   snapshot(): QemuMachineSnapshot {
-    return {
+    return takeSnapshot({
       power: this.powerState(),
-      override: { ...this.#override },
-      disks: Object.fromEntries(
-        this.disks.map((d) => {
-          const image = d.contents();
-          return [d.name, image === undefined ? null : { ...image }];
-        }),
-      ),
-      lastBootDevice: this.lastBootDevice ?? null,
-      poweredOnMinutes: Math.floor(this.#timer.totalMs() / 60_000),
-    };
+      override: this.#override,
+      disks: this.disks,
+      lastBootDevice: this.lastBootDevice,
+      timer: this.#timer,
+    });
   }
 
   /**
-   * Puts back a snapshot's boot override, what is known of the disks, the last boot device and the
-   * hour meter into a machine that is off. Power is not restored here: whether a machine that was on
-   * comes back on is its BMC's power restore policy, and the next `powerOn` boots per the restored
-   * override (device, persistence, BIOS/UEFI).
+   * Puts a snapshot back into a machine that is off. The next `powerOn` boots per the restored
+   * override (device, persistence, BIOS/UEFI); whether it comes back on is the BMC's restore policy.
    */
   restore(snap: QemuMachineSnapshot): void {
     if (this.#alive() || this.#starting !== undefined)
       throw new StateError('on', ['off'], `${this.id}: restore needs the machine off`);
-    const o = snap.override as Partial<BootOverride> | undefined;
-    if (
-      typeof o?.device !== 'string' ||
-      typeof o.persistent !== 'boolean' ||
-      (o.mode !== 'bios' && o.mode !== 'uefi') ||
-      typeof snap.disks !== 'object' ||
-      snap.disks === null
-    )
-      throw new DecodeError('ERR_SNAPSHOT', `${this.id}: machine snapshot lacks a boot override or disks`);
-    this.#override = { device: o.device, persistent: o.persistent, mode: o.mode };
-    // By name: a disk the spec no longer has is dropped, a new one stays blank.
-    for (const d of this.disks) d.restore(snap.disks[d.name] ?? undefined);
-    this.lastBootDevice = snap.lastBootDevice ?? undefined;
-    if (typeof snap.poweredOnMinutes === 'number') this.#timer.restore(snap.poweredOnMinutes * 60_000);
+    const r = restoreSnapshot(this.id, snap, this.disks, this.#timer);
+    this.#override = r.override;
+    this.lastBootDevice = r.lastBootDevice;
   }
 
   /** Called whenever what `snapshot()` returns may have changed; returns the unsubscribe function. */

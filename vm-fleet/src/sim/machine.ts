@@ -14,7 +14,7 @@
  * POST or firmware, as on real hardware.
  */
 import type { Duplex } from 'node:stream';
-import { createLogger, DecodeError, StateError } from '../../../common/src/index.ts';
+import { createLogger, StateError } from '../../../common/src/index.ts';
 import {
   type ClientKind,
   clientArchFor,
@@ -40,8 +40,9 @@ import {
   type SoftOffResult,
 } from '../machine.ts';
 import { SimConsole } from './console.ts';
-import { type DiskImage, VirtualDisk } from './disk.ts';
+import { VirtualDisk } from './disk.ts';
 import type { SimBootNetwork, SimDhcpOffer } from './network.ts';
+import { type MachineSnapshot, restoreSnapshot, takeSnapshot } from './snapshot.ts';
 import { DEFAULT_TIMINGS, SimClock, type SimTimings, seedFor } from './timing.ts';
 
 const log = createLogger('vm-fleet:sim');
@@ -88,15 +89,8 @@ export interface SimMachineOptions {
  * boot override (persistent, or one-time and not yet consumed), what its disks hold, and the device
  * it last booted from.
  */
-export interface SimMachineSnapshot {
-  readonly power: PowerState;
-  readonly override: BootOverride;
-  /** Each disk's contents by disk name (null = blank). */
-  readonly disks: Readonly<Record<string, DiskImage | null>>;
-  readonly lastBootDevice: BootDevice | null;
-  /** Power-on time so far in whole minutes (Get POH Counter), so the snapshot changes once a minute. */
-  readonly poweredOnMinutes: number;
-}
+/** What of a sim machine outlives a restart of the lab (see `MachineSnapshot`). */
+export type SimMachineSnapshot = MachineSnapshot;
 
 type DeviceResult = { booted: true } | { booted: false; reason: string; halt?: boolean } | { restart: true };
 
@@ -197,44 +191,24 @@ export class SimMachine implements Machine {
     this.#changed();
   }
 
-  /** The state a restarted lab puts back (see `SimMachineSnapshot`). */
+  /** The state a restarted lab puts back (see `MachineSnapshot`). */
   snapshot(): SimMachineSnapshot {
-    return {
+    return takeSnapshot({
       power: this.powerState(),
-      override: { ...this.#override },
-      disks: Object.fromEntries(
-        this.disks.map((d) => {
-          const image = d.contents();
-          return [d.name, image === undefined ? null : { ...image }];
-        }),
-      ),
-      lastBootDevice: this.lastBootDevice ?? null,
-      poweredOnMinutes: Math.floor(this.#timer.totalMs() / 60_000),
-    };
+      override: this.#override,
+      disks: this.disks,
+      lastBootDevice: this.lastBootDevice,
+      timer: this.#timer,
+    });
   }
 
-  /**
-   * Puts back a snapshot's boot override, disk contents and last boot device into a machine that
-   * is off. Power is not restored here: whether a machine that was on comes back on is its BMC's
-   * power restore policy, as after a real rack loses and regains AC power.
-   */
+  /** Puts a snapshot back into a machine that is off (power is the BMC's restore policy's call). */
   restore(snap: SimMachineSnapshot): void {
     if (this.#state !== 'off')
       throw new StateError(this.#state, ['off'], `${this.id}: restore needs the machine off`);
-    const o = snap.override as Partial<BootOverride> | undefined;
-    if (
-      typeof o?.device !== 'string' ||
-      typeof o.persistent !== 'boolean' ||
-      (o.mode !== 'bios' && o.mode !== 'uefi') ||
-      typeof snap.disks !== 'object' ||
-      snap.disks === null
-    )
-      throw new DecodeError('ERR_SNAPSHOT', `${this.id}: machine snapshot lacks a boot override or disks`);
-    this.#override = { device: o.device, persistent: o.persistent, mode: o.mode };
-    // By name: a disk the spec no longer has is dropped, a new one stays blank.
-    for (const d of this.disks) d.restore(snap.disks[d.name] ?? undefined);
-    this.lastBootDevice = snap.lastBootDevice ?? undefined;
-    if (typeof snap.poweredOnMinutes === 'number') this.#timer.restore(snap.poweredOnMinutes * 60_000);
+    const r = restoreSnapshot(this.id, snap, this.disks, this.#timer);
+    this.#override = r.override;
+    this.lastBootDevice = r.lastBootDevice;
   }
 
   /** Called whenever what `snapshot()` returns may have changed; returns the unsubscribe function. */
