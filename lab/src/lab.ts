@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentFaults } from '../../agent/src/index.ts';
+import type { AgentFaults, AgentHost } from '../../agent/src/index.ts';
 import { Agent, type GuestReport, RelayHost } from '../../agent/src/index.ts';
 import {
   Bmc,
@@ -459,25 +459,7 @@ export class Lab {
         },
       });
       guests.bind(mac, host);
-      const agent = new Agent({
-        cmdline: report.cmdline,
-        host,
-        // The agent runs on this host: a provisioning-network address on the kernel line (a real
-        // inspector's callback) is this host's loopback.
-        resolveUrl: provisioningToLocal,
-        ...(opts.agent?.heartbeatIntervalMs === undefined
-          ? {}
-          : { heartbeatIntervalMs: opts.agent.heartbeatIntervalMs }),
-        ...(n.agentFaults === undefined ? {} : { faults: n.agentFaults }),
-        onEvent: (e) => trace.agent(n.name, e),
-      });
-      n.agent = agent;
-      n.agentBoots++;
-      try {
-        await agent.start();
-      } catch (err) {
-        log.warn(`${n.name}: agent did not start: ${String(err)}`);
-      }
+      await runAgent(n, report.cmdline, host, opts);
     }
 
     function stopAgent(n: LabNode): void {
@@ -488,14 +470,21 @@ export class Lab {
 
     async function startAgent(n: LabNode, boot: RamdiskBoot, opts: LabOptions): Promise<void> {
       stopAgent(n);
+      const host = new SimHost(boot.machine, {
+        bmcAddress: n.endpoint.address.address,
+        ipv4: [boot.ip],
+        inventoryDelayMs: 3_000,
+      });
+      await runAgent(n, boot.cmdline, host, opts);
+    }
+
+    /** A booted ramdisk's agent, run on this host for either backend. */
+    async function runAgent(n: LabNode, cmdline: string, host: AgentHost, opts: LabOptions): Promise<void> {
       const agent = new Agent({
-        cmdline: boot.cmdline,
-        host: new SimHost(boot.machine, {
-          bmcAddress: n.endpoint.address.address,
-          ipv4: [boot.ip],
-          inventoryDelayMs: 3_000,
-        }),
-        // The sim machine sits on the provisioning network; its server there is this host.
+        cmdline,
+        host,
+        // The agent runs on this host: a provisioning-network address on the kernel line (a real
+        // inspector's callback, the lab's boot server) is this host's loopback.
         resolveUrl: provisioningToLocal,
         ...(opts.agent?.heartbeatIntervalMs === undefined
           ? {}
