@@ -237,6 +237,26 @@ export class Conductor {
   // ---------------------------------------------------------------------------------------------
   // Node bookkeeping
 
+  /** A port inspection found (Ironic creates one per MAC it does not know yet, PXE-enabled). */
+  #addPort(nodeUuid: string, mac: string): void {
+    if (this.#store.getPortByAddress(mac)) return;
+    this.#store.insertPort({
+      uuid: randomUUID(),
+      address: mac,
+      node_uuid: nodeUuid,
+      extra: {},
+      local_link_connection: {},
+      pxe_enabled: true,
+      physical_network: null,
+      is_smartnic: false,
+      name: null,
+      portgroup_uuid: null,
+      internal_info: {},
+      created_at: this.#nowIso(),
+      updated_at: null,
+    });
+  }
+
   #nowIso(): string {
     return isoTime(this.#timers.now());
   }
@@ -1406,24 +1426,7 @@ export class Conductor {
           n.properties['capabilities'] = typeof old === 'string' && old ? `${old},${caps}` : caps;
         }
       });
-      for (const mac of found.macs) {
-        if (this.#store.getPortByAddress(mac)) continue;
-        this.#store.insertPort({
-          uuid: randomUUID(),
-          address: mac,
-          node_uuid: uuid,
-          extra: {},
-          local_link_connection: {},
-          pxe_enabled: true,
-          physical_network: null,
-          is_smartnic: false,
-          name: null,
-          portgroup_uuid: null,
-          internal_info: {},
-          created_at: this.#nowIso(),
-          updated_at: null,
-        });
-      }
+      for (const mac of found.macs) this.#addPort(uuid, mac);
     } catch (err) {
       this.#update(uuid, (n) => {
         n.last_error = `Failed to inspect hardware. Reason: ${errMessage(err)}`;
@@ -1569,23 +1572,7 @@ export class Conductor {
       n.properties = { ...n.properties, ...props };
     });
     const pxeMac = bootMac ?? macs[0];
-    if (pxeMac && !this.#store.getPortByAddress(pxeMac)) {
-      this.#store.insertPort({
-        uuid: randomUUID(),
-        address: pxeMac,
-        node_uuid: uuid,
-        extra: {},
-        local_link_connection: {},
-        pxe_enabled: true,
-        physical_network: null,
-        is_smartnic: false,
-        name: null,
-        portgroup_uuid: null,
-        internal_info: {},
-        created_at: this.#nowIso(),
-        updated_at: null,
-      });
-    }
+    if (pxeMac) this.#addPort(uuid, pxeMac);
     // Inspector knows the node from start_introspection on, which Ironic calls before powering on:
     // data may arrive while the start is still running; then the start task finishes the job.
     this.#update(uuid, (n) => {
