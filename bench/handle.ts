@@ -8,32 +8,12 @@
 // what bmlab's code costs per request, for profiling (add `--cpu-prof`) and before/after comparisons.
 // It also shows what the hardware model costs the power/boot path: Get Chassis Status and Set System
 // Boot Options before and after a round of SDR, FRU, SEL and sensor reads that ends with a full SEL.
-import { randomBytes } from 'node:crypto';
 import { Bmc } from '../bmc-emulator/src/ipmi/bmc.ts';
 import { createBmcState } from '../bmc-emulator/src/ipmi/state.ts';
 import { defaultMachineSpec, InMemoryMachine } from '../vm-fleet/src/index.ts';
-import {
-  decodeOpenSessionResponse,
-  decodeRakp2,
-  decodeRakp4,
-  decryptPayload,
-  deriveKeys,
-  encodeOpenSessionRequest,
-  encodeRakp1,
-  encodeRakp3,
-  encryptPayload,
-  integrity,
-  type RakpExchange,
-  ROLE_ADMIN_NAME_ONLY,
-  rakp3AuthCode,
-} from './src/loadgen/rakp.ts';
-import {
-  decodeResponse,
-  decodeSession20,
-  encodeRequest,
-  encodeSession20,
-  PayloadType,
-} from './src/loadgen/wire.ts';
+import { openSession, sessionFrame } from './src/loadgen/in-process.ts';
+import { decryptPayload } from './src/loadgen/rakp.ts';
+import { decodeResponse, decodeSession20, encodeRequest } from './src/loadgen/wire.ts';
 
 const perRound = Number(process.argv[2] ?? 40_000);
 const rounds = Number(process.argv[3] ?? 5);
@@ -44,65 +24,17 @@ const bmc = new Bmc({
 });
 const peer = { address: '127.0.0.1', port: 40_000 };
 
-async function exchange(frame: Buffer): Promise<Buffer> {
-  const reply = await bmc.receive(frame, peer);
-  if (reply === undefined) throw new Error('the BMC did not answer the handshake');
-  return reply;
-}
-
-// Open Session and RAKP 1-4 as the load generator's client does them, in process.
-const password = Buffer.from('password');
-const user = Buffer.from('admin');
-const consoleSid = 0x0a0b0c0d;
-const tag = 1;
-const plain = (payloadType: number, payload: Buffer) =>
-  encodeSession20({ payloadType, sessionId: 0, seq: 0, payload });
-const open = decodeOpenSessionResponse(
-  decodeSession20(
-    await exchange(plain(PayloadType.OpenSessionRequest, encodeOpenSessionRequest(tag, consoleSid))),
-  ).payload,
-);
-const x: RakpExchange = {
-  consoleSid,
-  managedSid: open.managedSid,
-  rm: randomBytes(16),
-  rc: Buffer.alloc(0),
-  guid: Buffer.alloc(0),
-  role: ROLE_ADMIN_NAME_ONLY,
-  user,
-};
-const rakp2 = decodeRakp2(
-  decodeSession20(
-    await exchange(plain(PayloadType.Rakp1, encodeRakp1(tag, x.managedSid, x.rm, x.role, user))),
-  ).payload,
-);
-x.rc = rakp2.rc;
-x.guid = rakp2.guid;
-const keys = deriveKeys(password, x);
-const rakp4 = decodeRakp4(
-  decodeSession20(
-    await exchange(plain(PayloadType.Rakp3, encodeRakp3(tag, 0, x.managedSid, rakp3AuthCode(password, x)))),
-  ).payload,
-);
-if (rakp4.status !== 0) throw new Error(`RAKP 4 status ${rakp4.status}`);
+const session = await openSession(bmc, peer, { user: 'admin', password: 'password' });
+const keys = session.keys;
 
 let seq = 0;
 /** One encrypted, signed request frame of the next sequence number, built before any timing. */
 const frame = (netFn: number, cmd: number, data?: Buffer) => {
   seq++;
-  return encodeSession20(
-    {
-      payloadType: PayloadType.Ipmi,
-      encrypted: true,
-      sessionId: x.managedSid,
-      seq,
-      payload: encryptPayload(
-        keys.aesKey,
-        randomBytes(16),
-        encodeRequest({ netFn, cmd, rqSeq: seq & 0x3f, ...(data ? { data } : {}) }),
-      ),
-    },
-    (signed) => integrity(keys.k1, signed),
+  return sessionFrame(
+    session,
+    seq,
+    encodeRequest({ netFn, cmd, rqSeq: seq & 0x3f, ...(data ? { data } : {}) }),
   );
 };
 
