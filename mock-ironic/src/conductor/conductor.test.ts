@@ -152,7 +152,14 @@ describe.skipIf(!hasIpmitool)('conductor against a real BMC (pyghmi) through ipm
     expect((await api('PUT', `/v1/nodes/${uuid}/states/provision`, { target: 'inspect' })).status).toBe(202);
     const inspected = await waitFor(uuid, 'manageable');
     expect(configSeen).toContain(`ipa-inspection-callback-url=${ironic.url}/v1/continue`);
-    expect(inspected.properties).toEqual({ cpu_arch: 'x86_64', cpus: 4, memory_mb: 8192, local_gb: 20 });
+    // `vendor` is node_cache_vendor's, from `mc info` at manage time: the BMC's manufacturer id is 0.
+    expect(inspected.properties).toEqual({
+      cpu_arch: 'x86_64',
+      cpus: 4,
+      memory_mb: 8192,
+      local_gb: 20,
+      vendor: 'unknown',
+    });
     expect(inspected.power_state).toBe('power off');
     expect(inspected.inspection_finished_at).not.toBeNull();
     expect(agents).toHaveLength(1);

@@ -373,6 +373,34 @@ export class Conductor {
     return this.ipmi.powerStatus(this.#ipmiInfo(node));
   }
 
+  /**
+   * utils.node_cache_vendor, after verify and after a power sync: while `properties.vendor` is unset,
+   * ask the BMC (ipmitool `mc info` "Manufacturer Name", lowercased; Redfish System.Manufacturer as
+   * given). A failure is only logged, as in Ironic; it never fails the caller.
+   */
+  async #cacheVendor(uuid: string): Promise<void> {
+    const node = this.#store.getNode(uuid);
+    if (!node || node.properties['vendor'] || this.#isFake(node)) return;
+    let vendor: string | undefined;
+    try {
+      if (this.#isRedfish(node)) {
+        const m = (await this.redfish.system(this.#redfishInfo(node)))['Manufacturer'];
+        vendor = typeof m === 'string' ? m : undefined;
+      } else {
+        vendor = /Manufacturer Name *: (.+)/
+          .exec(await this.ipmi.mcInfo(this.#ipmiInfo(node)))?.[1]
+          ?.toLowerCase();
+      }
+    } catch (err) {
+      log.warn('Unexpected exception when trying to detect vendor for node %s: %s', uuid, errMessage(err));
+      return;
+    }
+    if (!vendor || !this.#store.getNode(uuid)) return;
+    this.#update(uuid, (n) => {
+      n.properties = { ...n.properties, vendor };
+    });
+  }
+
   /** node_wait_for_power_state: poll `power status` until the state is reached or the timeout passes. */
   async #waitForPowerState(node: NodeRecord, state: string, timeoutS?: number): Promise<void> {
     const deadline = this.#timers.now() + (timeoutS ?? this.#cfg.powerStateChangeTimeout) * 1000;
@@ -716,8 +744,6 @@ export class Conductor {
     let power: string;
     try {
       power = await this.#getPowerState(node);
-      // Verify step of the ipmitool management interface (detect_vendor); redfish has none.
-      if (!this.#isFake(node) && !this.#isRedfish(node)) await this.ipmi.mcInfo(this.#ipmiInfo(node));
     } catch (err) {
       this.#update(uuid, (n) => {
         this.#applyEvent(n, 'fail');
@@ -725,6 +751,7 @@ export class Conductor {
       });
       return;
     }
+    await this.#cacheVendor(uuid);
     this.#update(uuid, (n) => {
       n.power_state = power;
       n.last_error = null;
@@ -1607,6 +1634,8 @@ export class Conductor {
       } catch (err) {
         error = err;
       }
+      // do_sync_power_state caches the vendor once the BMC has answered (a node enrolled before it did).
+      if (error === undefined) await this.#cacheVendor(node.uuid);
       const fresh = this.#store.getNode(node.uuid);
       if (!fresh || fresh.reservation !== null || this.#tasks.has(node.uuid) || fresh.maintenance) continue;
       if (error === undefined && fresh.power_state === actual) {

@@ -22,7 +22,16 @@ export const enrollInspectDeploy: Scenario = {
     const driver = ctx.options['driver'] === 'redfish' ? 'redfish' : 'ipmi';
     await ctx.forEachNode(async (n) => {
       const node = await enroll(ctx, n, { driver, inspect: true });
-      await manage(ctx, n, node.uuid);
+      const managed = await manage(ctx, n, node.uuid);
+      // node_cache_vendor: verifying the node reads the BMC's manufacturer (ipmi: `mc info`; redfish:
+      // the System's Manufacturer) into properties.vendor.
+      const vendor = managed.properties['vendor'];
+      ctx.check(
+        n.name,
+        'vendor detected',
+        typeof vendor === 'string' && vendor !== '',
+        `vendor ${String(vendor)}`,
+      );
       const inspected = await ctx.step(n.name, 'inspect', async () => {
         await ctx.ironic.setProvisionState(node.uuid, 'inspect');
         return ctx.waitForState(n.name, node.uuid, 'manageable', { failOn: ['inspect failed'] });
