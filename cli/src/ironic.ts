@@ -24,6 +24,9 @@ Conductor options (ironic.conf names; defaults are Ironic's):
   --post-deploy-get-power-state-retry-interval S
                                      [agent]post_deploy_get_power_state_retry_interval (5)
   --automated-clean true|false       [conductor]automated_clean (true)
+  --ipmitool-oem-list short|system   the IANA list ipmitool loads for commands other than
+                                     \`mc info\` (default short: one entry; system: the 4.7 MB
+                                     /usr/share/misc list, about 17 ms of CPU per ipmitool run)
   --stats-file FILE                  at exit, write what the conductor did (IPMI runs and the
                                      time in them, heartbeats, event-loop delay) as JSON to FILE
 `;
@@ -48,6 +51,12 @@ function conductorOptions(values: Record<string, string | boolean | undefined>) 
   }
   const crt = s('command-retry-timeout');
   if (crt !== undefined) ipmi.commandRetryTimeout = crt;
+  const oem = values['ipmitool-oem-list'] as string | undefined;
+  if (oem !== undefined) {
+    if (oem !== 'short' && oem !== 'system')
+      throw new ConfigError('ipmitool-oem-list', `'${oem}' is not short or system`);
+    ipmi.oemList = oem;
+  }
   if (Object.keys(ipmi).length > 0) conductor.ipmi = ipmi;
   const map: [string, keyof typeof conductor][] = [
     ['sync-power-state-interval', 'syncPowerStateInterval'],
@@ -90,6 +99,7 @@ export async function ironic(argv: string[]): Promise<number> {
       'deploy-callback-timeout': { type: 'string' },
       'post-deploy-get-power-state-retry-interval': { type: 'string' },
       'automated-clean': { type: 'string' },
+      'ipmitool-oem-list': { type: 'string' },
       'stats-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },

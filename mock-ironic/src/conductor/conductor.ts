@@ -28,7 +28,13 @@ const log = createLogger('mock-ironic:conductor');
 export interface ConductorConfig {
   /** `[DEFAULT]host`: shown in `reservation` and in NodeLocked errors. */
   host: string;
-  ipmi: { minCommandInterval: number; commandRetryTimeout: number; binary?: string };
+  ipmi: {
+    minCommandInterval: number;
+    commandRetryTimeout: number;
+    binary?: string;
+    /** IpmiToolConfig.oemList. */
+    oemList?: 'short' | 'system';
+  };
   /** `[conductor]sync_power_state_interval` (s); 0 disables the periodic sync. */
   syncPowerStateInterval: number;
   /** `[conductor]power_state_sync_max_retries`. */
@@ -159,6 +165,7 @@ export class Conductor {
       },
       timers: this.#timers,
       ...(ipmi.binary ? { binary: ipmi.binary } : {}),
+      ...(ipmi.oemList ? { oemList: ipmi.oemList } : {}),
     });
     this.#agent = new AgentClient({ commandTimeoutMs: cfg.agentCommandTimeout * 1000 });
   }
