@@ -76,4 +76,17 @@ describe('bmlab ironic serve', () => {
     expect(err).toContain('min-command-interval');
     expect(err).toContain("'soon' is not a number of seconds");
   }, 30_000);
+
+  it('refuses an unknown --ipmitool-oem-list, naming the flag', async () => {
+    const proc = spawn(process.execPath, [BMLAB, 'ironic', 'serve', '--ipmitool-oem-list', 'full'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    proc.stderr.on('data', (d) => {
+      err += String(d);
+    });
+    const [code] = await once(proc, 'exit');
+    expect(code).toBe(2);
+    expect(err).toContain("ipmitool-oem-list: 'full' is not short or system");
+  }, 30_000);
 });
