@@ -3,29 +3,19 @@
  * The encrypted payload is: IV (16) | E(data | pad 01h 02h … | pad length). The spec pads to a
  * whole block itself, so no PKCS#7 padding is used.
  *
- * A session keeps one AES-ECB encryptor and one decryptor for its life and chains the blocks
- * itself: an ECB context processes each block independently, so it can serve every packet,
- * where a CBC context would have to be created per packet (the IV changes each time) — and
- * creating one costs more than encrypting a 32-byte IPMI message.
+ * A session keeps one AES-128 key schedule (aes128.ts) for its life and chains the blocks itself,
+ * in place in the output buffer.
  */
-import { type Cipher, createCipheriv, createDecipheriv, type Decipher } from 'node:crypto';
 import { DecodeError } from '../../../../common/src/index.ts';
+import { Aes128 } from './aes128.ts';
 
 const BLOCK = 16;
 
-function xorInto(out: Buffer, a: Buffer, aOff: number, b: Buffer, bOff: number): void {
-  for (let i = 0; i < BLOCK; i++) out[i] = (a[aOff + i] as number) ^ (b[bOff + i] as number);
-}
-
 export class AesCbc128 {
-  readonly #enc: Cipher;
-  readonly #dec: Decipher;
-  readonly #x = Buffer.alloc(BLOCK);
+  readonly #aes: Aes128;
 
   constructor(k2: Buffer) {
-    const key = k2.subarray(0, BLOCK);
-    this.#enc = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
-    this.#dec = createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
+    this.#aes = new Aes128(k2.subarray(0, BLOCK));
   }
 
   encrypt(iv: Buffer, data: Buffer): Buffer {
@@ -37,10 +27,10 @@ export class AesCbc128 {
     data.copy(out, BLOCK);
     for (let i = 0; i < padLen; i++) out[BLOCK + data.length + i] = i + 1;
     out[BLOCK + length - 1] = padLen;
-    const x = this.#x;
-    for (let off = 0; off < length; off += BLOCK) {
-      xorInto(x, out, BLOCK + off, out, off); // previous ciphertext block (the IV first) sits at `off`
-      this.#enc.update(x).copy(out, BLOCK + off);
+    for (let off = BLOCK; off < BLOCK + length; off += BLOCK) {
+      // C(i) = E(P(i) xor C(i-1)); C(i-1), the IV first, is the block just before.
+      for (let i = off; i < off + BLOCK; i++) out[i] = (out[i] as number) ^ (out[i - BLOCK] as number);
+      this.#aes.encryptBlock(out, off);
     }
     return out;
   }
@@ -52,10 +42,13 @@ export class AesCbc128 {
         `encrypted payload of ${payload.length} bytes is not IV + whole blocks`,
       );
     }
-    // P(i) = D(C(i)) xor C(i-1), the IV standing in for C(0): in place over the decrypted blocks.
-    const plain = this.#dec.update(payload.subarray(BLOCK));
-    for (let off = 0; off < plain.length; off++)
-      plain[off] = (plain[off] as number) ^ (payload[off] as number);
+    // P(i) = D(C(i)) xor C(i-1), the IV standing in for C(0): in place over a copy of the blocks.
+    const plain = Buffer.allocUnsafe(payload.length - BLOCK);
+    payload.copy(plain, 0, BLOCK);
+    for (let off = 0; off < plain.length; off += BLOCK) {
+      this.#aes.decryptBlock(plain, off);
+      for (let i = off; i < off + BLOCK; i++) plain[i] = (plain[i] as number) ^ (payload[i] as number);
+    }
     const padLen = plain[plain.length - 1] as number;
     if (padLen >= BLOCK) throw new DecodeError('ERR_IPMI_CRYPT', `bad confidentiality pad length ${padLen}`);
     return plain.subarray(0, plain.length - 1 - padLen);
