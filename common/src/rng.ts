@@ -6,6 +6,8 @@ import { randomFillSync } from 'node:crypto';
  */
 export interface Rng {
   bytes(n: number): Buffer;
+  /** Writes `n` bytes into `target` at `offset`: the same bytes `bytes(n)` would have returned. */
+  fill(target: Uint8Array, offset: number, n: number): void;
 }
 
 /**
@@ -17,14 +19,21 @@ const pool = Buffer.allocUnsafe(POOL);
 let poolAt = POOL;
 export const cryptoRng: Rng = {
   bytes(n) {
-    if (n > POOL) return randomFillSync(Buffer.allocUnsafe(n));
+    const out = Buffer.allocUnsafe(n);
+    cryptoRng.fill(out, 0, n);
+    return out;
+  },
+  fill(target, offset, n) {
+    if (n > POOL) {
+      randomFillSync(target, offset, n);
+      return;
+    }
     if (poolAt + n > POOL) {
       randomFillSync(pool);
       poolAt = 0;
     }
-    const out = Buffer.from(pool.subarray(poolAt, poolAt + n));
+    pool.copy(target, offset, poolAt, poolAt + n);
     poolAt += n;
-    return out;
   },
 };
 
@@ -33,6 +42,9 @@ export function scriptedRng(chunks: readonly Buffer[] = []): Rng {
   const queue = [...chunks];
   let counter = 0;
   return {
+    fill(target, offset, n) {
+      target.set(this.bytes(n), offset);
+    },
     bytes(n) {
       const next = queue.shift();
       if (next !== undefined) {

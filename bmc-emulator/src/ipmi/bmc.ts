@@ -490,7 +490,7 @@ export class Bmc {
   ): Buffer {
     const aes = s?.aes;
     const encrypted = aes !== undefined;
-    const payload = aes === undefined ? message : aes.encrypt(this.#rng.bytes(16), message);
+    const payload = aes === undefined ? message : aes.encrypt(this.#rng, message);
     const w = new Writer(48 + payload.length);
     encodeRmcpHeader({ sequence: 0xff, msgClass: RmcpClass.Ipmi, ack: false }, w);
     encodeSession20(

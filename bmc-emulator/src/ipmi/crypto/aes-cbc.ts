@@ -6,7 +6,7 @@
  * A session keeps one AES-128 key schedule (aes128.ts) for its life and chains the blocks itself,
  * in place in the output buffer.
  */
-import { DecodeError } from '../../../../common/src/index.ts';
+import { DecodeError, type Rng } from '../../../../common/src/index.ts';
 import { Aes128 } from './aes128.ts';
 
 const BLOCK = 16;
@@ -18,12 +18,13 @@ export class AesCbc128 {
     this.#aes = new Aes128(k2.subarray(0, BLOCK));
   }
 
-  encrypt(iv: Buffer, data: Buffer): Buffer {
+  /** IV (fresh from `rng`, as section 13.29 asks for every packet) and the encrypted, padded data. */
+  encrypt(rng: Rng, data: Buffer): Buffer {
     const padLen = (BLOCK - ((data.length + 1) % BLOCK)) % BLOCK;
     const length = data.length + padLen + 1;
     // IV, then the padded plaintext, each block replaced by its ciphertext in place.
     const out = Buffer.allocUnsafe(BLOCK + length);
-    iv.copy(out, 0, 0, BLOCK);
+    rng.fill(out, 0, BLOCK);
     data.copy(out, BLOCK);
     for (let i = 0; i < padLen; i++) out[BLOCK + data.length + i] = i + 1;
     out[BLOCK + length - 1] = padLen;
@@ -55,7 +56,5 @@ export class AesCbc128 {
   }
 }
 
-/** One-off helpers (tests, captures): a fresh context per call. */
-export const aesEncrypt = (k2: Buffer, iv: Buffer, data: Buffer): Buffer =>
-  new AesCbc128(k2).encrypt(iv, data);
+/** One-off helper (tests, captures): a fresh context per call. */
 export const aesDecrypt = (k2: Buffer, payload: Buffer): Buffer => new AesCbc128(k2).decrypt(payload);

@@ -1,6 +1,6 @@
 import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../../common/src/index.ts';
+import { scriptedRng, seededRandom } from '../../../../common/src/index.ts';
 import { AesCbc128 } from './aes-cbc.ts';
 import { Aes128 } from './aes128.ts';
 
@@ -53,7 +53,7 @@ describe('AesCbc128 (IPMI v2.0 §13.29)', () => {
         Buffer.from([padLen]),
       ]);
       const want = createCipheriv('aes-128-cbc', k2.subarray(0, 16), iv).setAutoPadding(false).update(padded);
-      const out = cbc.encrypt(iv, data);
+      const out = cbc.encrypt(scriptedRng([iv]), data);
       expect(out.toString('hex'), `length ${n}`).toBe(Buffer.concat([iv, want]).toString('hex'));
       expect(cbc.decrypt(out)).toEqual(data);
     }

@@ -82,21 +82,21 @@ function compress(h: Int32Array): void {
   h[4] = ((h[4] as number) + e) | 0;
 }
 
-/** Hashes `m` into `h`, which already holds the state after `before` bytes (whole blocks). */
-function absorb(h: Int32Array, before: number, m: Uint8Array): void {
-  const whole = m.length - (m.length % BLOCK);
+/** Hashes `m[0..len)` into `h`, which already holds the state after `before` bytes (whole blocks). */
+function absorb(h: Int32Array, before: number, m: Uint8Array, len: number): void {
+  const whole = len - (len % BLOCK);
   for (let off = 0; off < whole; off += BLOCK) {
     load(m, off);
     compress(h);
   }
   // The rest, 80h, zeros, and the message length in bits, big-endian in the last 8 bytes (IPMI
   // packets stay far below 2^32 bits): one block, or two when the rest leaves no room for them.
-  const rest = m.length - whole;
+  const rest = len - whole;
   const end = rest + 9 > BLOCK ? 2 * BLOCK : BLOCK;
   for (let i = 0; i < rest; i++) TAIL[i] = m[whole + i] as number;
   TAIL[rest] = 0x80;
   for (let i = rest + 1; i < end - 4; i++) TAIL[i] = 0;
-  const bits = (before + m.length) * 8;
+  const bits = (before + len) * 8;
   TAIL[end - 4] = bits >>> 24;
   TAIL[end - 3] = bits >>> 16;
   TAIL[end - 2] = bits >>> 8;
@@ -129,11 +129,31 @@ export class HmacSha1 {
     this.#outer = padState(key, 0x5c);
   }
 
-  /** The first `n` bytes (at most 20) of HMAC-SHA1(key, m), in a new Buffer. */
-  mac(m: Uint8Array, n = DIGEST): Buffer {
+  /** The first `n` bytes (at most 20) of HMAC-SHA1(key, m[0..len)), in a new Buffer. */
+  mac(m: Uint8Array, n = DIGEST, len = m.length): Buffer {
+    const h = this.#digest(m, len);
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) out[i] = (h[i >> 2] as number) >>> (24 - 8 * (i & 3));
+    return out;
+  }
+
+  /**
+   * Whether the `n` bytes at `m[len]` are the first `n` bytes of HMAC-SHA1(key, m[0..len)): compared
+   * where they lie, every byte whatever the first difference, so the time says nothing about the code.
+   */
+  check(m: Uint8Array, len: number, n: number): boolean {
+    if (len + n > m.length || n > DIGEST) return false;
+    const h = this.#digest(m, len);
+    let diff = 0;
+    for (let i = 0; i < n; i++)
+      diff |= ((h[i >> 2] as number) >>> (24 - 8 * (i & 3))) ^ (m[len + i] as number);
+    return (diff & 0xff) === 0;
+  }
+
+  #digest(m: Uint8Array, len: number): Int32Array {
     const h = this.#h;
     h.set(this.#inner);
-    absorb(h, BLOCK, m);
+    absorb(h, BLOCK, m, len);
     // The outer hash's only block: the inner digest (five words), 80h, zeros, and the length of
     // opad block + digest in bits — built as words, straight into the schedule.
     for (let i = 0; i < 5; i++) W[i] = h[i] as number;
@@ -142,8 +162,6 @@ export class HmacSha1 {
     W[15] = (BLOCK + DIGEST) * 8;
     h.set(this.#outer);
     compress(h);
-    const out = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) out[i] = (h[i >> 2] as number) >>> (24 - 8 * (i & 3));
-    return out;
+    return h;
   }
 }
