@@ -25,7 +25,8 @@ export class AesCbc128 {
     // IV, then the padded plaintext, each block replaced by its ciphertext in place.
     const out = Buffer.allocUnsafe(BLOCK + length);
     rng.fill(out, 0, BLOCK);
-    data.copy(out, BLOCK);
+    // TypedArray set and byte loops, not Buffer.copy: its argument checks cost more than these few bytes.
+    out.set(data, BLOCK);
     for (let i = 0; i < padLen; i++) out[BLOCK + data.length + i] = i + 1;
     out[BLOCK + length - 1] = padLen;
     for (let off = BLOCK; off < BLOCK + length; off += BLOCK) {
@@ -45,7 +46,7 @@ export class AesCbc128 {
     }
     // P(i) = D(C(i)) xor C(i-1), the IV standing in for C(0): in place over a copy of the blocks.
     const plain = Buffer.allocUnsafe(payload.length - BLOCK);
-    payload.copy(plain, 0, BLOCK);
+    for (let i = 0; i < plain.length; i++) plain[i] = payload[BLOCK + i] as number;
     for (let off = 0; off < plain.length; off += BLOCK) {
       this.#aes.decryptBlock(plain, off);
       for (let i = off; i < off + BLOCK; i++) plain[i] = (plain[i] as number) ^ (payload[i] as number);
