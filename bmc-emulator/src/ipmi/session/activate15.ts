@@ -60,6 +60,7 @@ export function getSessionChallenge(d: Activate15Deps, data: Buffer): CommandRep
     privilege: 0,
     lastActivity: d.clock.now(),
     closing: false,
+    context: undefined,
     inbound: new SeqWindow(1),
     outSeq: 0,
     outSeqStart: 0,

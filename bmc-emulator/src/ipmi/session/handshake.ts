@@ -113,6 +113,7 @@ export function openSession(d: HandshakeDeps, payload: Buffer): HandshakeReply {
     maxPrivilege: 0,
     privilege: 0,
     lastActivity: d.clock.now(),
+    context: undefined,
     closing: false,
   };
   d.sessions.add(s);

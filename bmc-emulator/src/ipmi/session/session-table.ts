@@ -3,6 +3,7 @@
  * with the session limit, inactivity timeout, and the inbound sequence-number window.
  */
 import type { Clock, Rng } from '../../../../common/src/index.ts';
+import type { CommandContext } from '../commands/types.ts';
 import type { AesCbc128 } from '../crypto/aes-cbc.ts';
 import type { CipherSuite } from '../crypto/cipher-suites.ts';
 import type { RakpHash } from '../crypto/rakp.ts';
@@ -45,6 +46,12 @@ interface SessionCommon {
   privilege: number;
   lastActivity: number;
   closing: boolean;
+  /**
+   * What commands in this session see, made by the BMC on first use. Kept here, not in a WeakMap
+   * keyed by the session: the young-generation collector keeps WeakMap entries alive, so each
+   * session went to old space and waited there for a full collection.
+   */
+  context: CommandContext | undefined;
 }
 
 export interface Session20 extends SessionCommon {
