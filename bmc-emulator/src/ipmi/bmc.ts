@@ -34,19 +34,32 @@ import { type HandshakeReply, openSession, rakp1, rakp3 } from './session/handsh
 import { type Session, type Session15, type Session20, SessionTable } from './session/session-table.ts';
 import { SolService } from './session/sol.ts';
 import type { BmcState } from './state.ts';
-import { decodeRequest, encodeResponse, type IpmiRequest, responseTo } from './wire/message.ts';
+import {
+  decodeRequest,
+  encodedLengthResponse,
+  encodeResponse,
+  type IpmiRequest,
+  responseTo,
+} from './wire/message.ts';
 import { Reader } from './wire/reader.ts';
 import {
   AsfType,
   decodeAsf,
   decodeRmcpHeader,
   encodeAsf,
+  encodedLengthRmcpHeader,
   encodeRmcpHeader,
   pongData,
   RmcpClass,
 } from './wire/rmcp.ts';
 import { AuthType, decodeSession15, encodeSession15 } from './wire/session15.ts';
-import { decodeSession20, encodeSession20, PayloadType, verifySession20 } from './wire/session20.ts';
+import {
+  decodeSession20,
+  encodedLengthSession20,
+  encodeSession20,
+  PayloadType,
+  verifySession20,
+} from './wire/session20.ts';
 import { Writer } from './wire/writer.ts';
 
 /** The LAN channel every virtual BMC serves (channel 1, as on most servers). */
@@ -320,8 +333,9 @@ export class Bmc {
   }
 
   #encodeMessage(req: IpmiRequest, res: DispatchResult): Buffer {
-    const w = new Writer(16 + res.data.length);
-    encodeResponse(responseTo(req, res.cc, res.data), w);
+    const m = responseTo(req, res.cc, res.data);
+    const w = new Writer(encodedLengthResponse(m));
+    encodeResponse(m, w);
     return w.finish();
   }
 
@@ -499,20 +513,17 @@ export class Bmc {
     const aes = s?.aes;
     const encrypted = aes !== undefined;
     const payload = aes === undefined ? message : aes.encrypt(this.#rng, message);
-    const w = new Writer(48 + payload.length);
+    const header = {
+      payloadType,
+      encrypted,
+      authenticated: s?.integrity !== undefined,
+      sessionId,
+      seq,
+      payload,
+    };
+    const w = new Writer(encodedLengthRmcpHeader() + encodedLengthSession20(header, s?.integrity));
     encodeRmcpHeader({ sequence: 0xff, msgClass: RmcpClass.Ipmi, ack: false }, w);
-    encodeSession20(
-      {
-        payloadType,
-        encrypted,
-        authenticated: s?.integrity !== undefined,
-        sessionId,
-        seq,
-        payload,
-      },
-      w,
-      s?.integrity,
-    );
+    encodeSession20(header, w, s?.integrity);
     return w.finish();
   }
 }

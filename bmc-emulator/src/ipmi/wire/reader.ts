@@ -55,7 +55,8 @@ export class Reader {
     return v;
   }
   rest(): Buffer {
-    const v = this.buf.subarray(this.#off);
+    // The whole buffer is its own view: no new object for the common case of a fresh reader.
+    const v = this.#off === 0 ? this.buf : this.buf.subarray(this.#off);
     this.#off = this.buf.length;
     return v;
   }

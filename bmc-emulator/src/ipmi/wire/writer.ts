@@ -53,7 +53,8 @@ export class Writer {
   }
   /** What was written (a view: the writer must not be used afterwards). */
   finish(): Buffer {
-    return this.#buf.subarray(0, this.#len);
+    // A writer sized exactly (the encoders' encodedLength*) hands over its buffer as it is.
+    return this.#len === this.#buf.length ? this.#buf : this.#buf.subarray(0, this.#len);
   }
 
   /** A view of what was written from `start` on, valid until the next write. */
