@@ -63,8 +63,9 @@ describe('bmlab ironic serve', () => {
     expect(stats.eventLoopDelay.maxMs).toBeGreaterThan(0);
   }, 30_000);
 
-  it('refuses a flag that is not a number of seconds, naming it', async () => {
-    const proc = spawn(process.execPath, [BMLAB, 'ironic', 'serve', '--min-command-interval', 'soon'], {
+  /** `bmlab ironic serve` with these flags: its exit code and what it wrote to stderr. */
+  async function serve(...flags: string[]): Promise<{ code: number; err: string }> {
+    const proc = spawn(process.execPath, [BMLAB, 'ironic', 'serve', ...flags], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
@@ -72,20 +73,18 @@ describe('bmlab ironic serve', () => {
       err += String(d);
     });
     const [code] = await once(proc, 'exit');
+    return { code: code as number, err };
+  }
+
+  it('refuses a flag that is not a number of seconds, naming it', async () => {
+    const { code, err } = await serve('--min-command-interval', 'soon');
     expect(code).toBe(2);
     expect(err).toContain('min-command-interval');
     expect(err).toContain("'soon' is not a number of seconds");
   }, 30_000);
 
   it('refuses an unknown --ipmitool-oem-list, naming the flag', async () => {
-    const proc = spawn(process.execPath, [BMLAB, 'ironic', 'serve', '--ipmitool-oem-list', 'full'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    proc.stderr.on('data', (d) => {
-      err += String(d);
-    });
-    const [code] = await once(proc, 'exit');
+    const { code, err } = await serve('--ipmitool-oem-list', 'full');
     expect(code).toBe(2);
     expect(err).toContain("ipmitool-oem-list: 'full' is not short or system");
   }, 30_000);
