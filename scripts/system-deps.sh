@@ -14,6 +14,10 @@ set -euo pipefail
 # command-or-path -> Debian package
 declare -A need=(
   [ipmitool]=ipmitool
+  # `npm ci` compiles better-sqlite3 and bmlab's UDP addon (node-gyp: make, a C/C++ compiler, python3)
+  [make]=make
+  [g++]=g++
+  [python3]=python3
 )
 declare -A test_need=(
   [ipmipower]=freeipmi-tools
