@@ -19,4 +19,5 @@ export {
   watchBmcState,
 } from './ipmi/state.ts';
 export { BmcEndpoint, type BmcFaults, type ListenOptions, NO_FAULTS } from './ipmi/udp-server.ts';
+export { type UdpKind, udpKind } from './ipmi/udp-socket.ts';
 export * from './redfish/index.ts';

@@ -1,6 +1,7 @@
 /**
  * Live BMCs over UDP: fault hooks as the network sees them, a cold reset that really takes the
- * BMC away, and a fuzz run against one BMC while a neighbour keeps serving ipmitool.
+ * BMC away, and a fuzz run against one BMC while a neighbour keeps serving ipmitool; over both UDP
+ * implementations (bmlab's addon, and node:dgram where the addon is not built).
  */
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +10,7 @@ import { seededRandom } from '../../common/src/index.ts';
 import { hasCommand, ipmitool, startBmc } from '../support/bmc.ts';
 import { fromHex, loadCapture } from '../support/captures.ts';
 
+const UDP_KINDS = ['native', 'dgram'] as const;
 const ping = fromHex('0600ff06 000011be 80 01 00 00');
 
 /** Sends one datagram, resolves to the answer or undefined after `ms`. */
@@ -33,9 +35,9 @@ async function ask(
   }
 }
 
-describe('fault hooks', () => {
+describe.each(UDP_KINDS)('fault hooks (%s UDP)', (udp) => {
   it('ASF presence ping is answered with a pong carrying the tag', async () => {
-    const b = await startBmc();
+    const b = await startBmc({}, {}, udp);
     try {
       const { reply } = await ask(b.port, ping);
       expect(reply?.toString('hex')).toBe('0600ff06000011be40010010000011be000000008100000000000000');
@@ -45,7 +47,7 @@ describe('fault hooks', () => {
   });
 
   it('latency delays, drop rate 1 and no-answer silence the BMC; clearing restores it', async () => {
-    const b = await startBmc();
+    const b = await startBmc({}, {}, udp);
     try {
       b.endpoint.setFaults({ latencyMs: 150 });
       const slow = await ask(b.port, ping, 1_000);
@@ -63,7 +65,7 @@ describe('fault hooks', () => {
   });
 
   it('a drop rate of 0.5 loses about half the replies', async () => {
-    const b = await startBmc();
+    const b = await startBmc({}, {}, udp);
     try {
       b.endpoint.setFaults({ dropRate: 0.5 });
       let answered = 0;
@@ -76,48 +78,53 @@ describe('fault hooks', () => {
   });
 });
 
-describe.skipIf(!hasCommand('ipmitool'))('resets and fuzzing with ipmitool watching', () => {
-  it('mc reset cold: the BMC answers, goes away for its reset time, then serves again', async () => {
-    const b = await startBmc({}, { coldResetMs: 1_500 });
-    try {
-      expect((await ipmitool(b.port, ['mc', 'reset', 'cold'])).out).toMatch(/Sent cold reset command to MC/);
-      expect((await ipmitool(b.port, ['power', 'status'])).ok).toBe(false);
-      await sleep(1_600);
-      expect((await ipmitool(b.port, ['power', 'status'])).out).toContain('Chassis Power is off');
-    } finally {
-      await b.close();
-    }
-  });
-
-  it('5,000 random and mutated datagrams to one BMC: it and its neighbour keep serving', async () => {
-    const victim = await startBmc();
-    const neighbour = await startBmc();
-    const s = createSocket('udp4');
-    try {
-      const random = seededRandom(7);
-      const int = (n: number) => Math.floor(random() * n);
-      const seeds = loadCapture('ipmisim-cs3-mc-info').frames.map((f) => fromHex(f.hex));
-      const neighbourRun = ipmitool(neighbour.port, ['power', 'status']);
-      for (let i = 0; i < 5_000; i++) {
-        let p: Buffer;
-        if (i % 3 === 0) p = Buffer.from(Array.from({ length: int(1_200) }, () => int(256)));
-        else {
-          p = Buffer.from(seeds[int(seeds.length)] as Buffer);
-          for (let k = 0; k <= int(4); k++) p[int(p.length)] = int(256);
-          if (i % 3 === 2) p = p.subarray(0, int(p.length + 1));
-        }
-        s.send(p, victim.port, '127.0.0.1');
-        if (i % 200 === 0) await sleep(1); // let the BMC drain its socket buffer
+describe.skipIf(!hasCommand('ipmitool')).each(UDP_KINDS)(
+  'resets and fuzzing with ipmitool watching (%s UDP)',
+  (udp) => {
+    it('mc reset cold: the BMC answers, goes away for its reset time, then serves again', async () => {
+      const b = await startBmc({}, { coldResetMs: 1_500 }, udp);
+      try {
+        expect((await ipmitool(b.port, ['mc', 'reset', 'cold'])).out).toMatch(
+          /Sent cold reset command to MC/,
+        );
+        expect((await ipmitool(b.port, ['power', 'status'])).ok).toBe(false);
+        await sleep(1_600);
+        expect((await ipmitool(b.port, ['power', 'status'])).out).toContain('Chassis Power is off');
+      } finally {
+        await b.close();
       }
-      expect((await neighbourRun).out).toContain('Chassis Power is off');
-      await sleep(200);
-      expect((await ipmitool(victim.port, ['power', 'on'])).ok).toBe(true);
-      expect(victim.machine.powerState()).toBe('on');
-      expect(victim.bmc.sessionCount()).toBeLessThanOrEqual(32);
-    } finally {
-      s.close();
-      await victim.close();
-      await neighbour.close();
-    }
-  });
-});
+    });
+
+    it('5,000 random and mutated datagrams to one BMC: it and its neighbour keep serving', async () => {
+      const victim = await startBmc({}, {}, udp);
+      const neighbour = await startBmc({}, {}, udp);
+      const s = createSocket('udp4');
+      try {
+        const random = seededRandom(7);
+        const int = (n: number) => Math.floor(random() * n);
+        const seeds = loadCapture('ipmisim-cs3-mc-info').frames.map((f) => fromHex(f.hex));
+        const neighbourRun = ipmitool(neighbour.port, ['power', 'status']);
+        for (let i = 0; i < 5_000; i++) {
+          let p: Buffer;
+          if (i % 3 === 0) p = Buffer.from(Array.from({ length: int(1_200) }, () => int(256)));
+          else {
+            p = Buffer.from(seeds[int(seeds.length)] as Buffer);
+            for (let k = 0; k <= int(4); k++) p[int(p.length)] = int(256);
+            if (i % 3 === 2) p = p.subarray(0, int(p.length + 1));
+          }
+          s.send(p, victim.port, '127.0.0.1');
+          if (i % 200 === 0) await sleep(1); // let the BMC drain its socket buffer
+        }
+        expect((await neighbourRun).out).toContain('Chassis Power is off');
+        await sleep(200);
+        expect((await ipmitool(victim.port, ['power', 'on'])).ok).toBe(true);
+        expect(victim.machine.powerState()).toBe('on');
+        expect(victim.bmc.sessionCount()).toBeLessThanOrEqual(32);
+      } finally {
+        s.close();
+        await victim.close();
+        await neighbour.close();
+      }
+    });
+  },
+);

@@ -17,6 +17,10 @@ describe.skipIf(!haveIpmitool)('ipmitool against bmlab', () => {
     await b.close();
   });
 
+  it('runs on the UDP addon', () => {
+    expect(b.endpoint.udp).toBe('native');
+  });
+
   it.each([[[]], [['-C', '1']], [['-C', '2']], [['-C', '3']], [['-C', '17']]])(
     'lanplus %j: power on, status, off',
     async (suite) => {
@@ -179,6 +183,32 @@ describe.skipIf(!haveIpmitool)('ipmitool against bmlab', () => {
     expect((await ipmitool(b.port, ['mc', 'selftest'])).out).toMatch(/Selftest: passed/);
     await ipmitool(b.port, ['power', 'off']);
   });
+});
+
+describe.skipIf(!haveIpmitool)('ipmitool against bmlab on node:dgram (builds without the UDP addon)', () => {
+  let b: LiveBmc;
+  beforeAll(async () => {
+    b = await startBmc({}, {}, 'dgram');
+  });
+  afterAll(async () => {
+    await b.close();
+  });
+
+  it.each([[['-C', '3']], [['-C', '17']], [['-I', 'lan', '-A', 'MD5']]])(
+    '%j: power on, status, bootdev pxe read back',
+    async (how) => {
+      expect(b.endpoint.udp).toBe('dgram');
+      expect((await ipmitool(b.port, [...how, 'power', 'on'])).ok).toBe(true);
+      expect(b.machine.powerState()).toBe('on');
+      expect((await ipmitool(b.port, [...how, 'power', 'status'])).out).toContain('Chassis Power is on');
+      expect((await ipmitool(b.port, [...how, 'chassis', 'bootdev', 'pxe'])).ok).toBe(true);
+      expect((await ipmitool(b.port, [...how, 'chassis', 'bootparam', 'get', '5'])).out).toContain(
+        'Force PXE',
+      );
+      await ipmitool(b.port, [...how, 'power', 'off']);
+      expect(b.machine.powerState()).toBe('off');
+    },
+  );
 });
 
 describe.skipIf(!haveIpmitool)('security settings', () => {

@@ -7,6 +7,7 @@ import {
   type BmcOptions,
   type BmcStateOptions,
   createBmcState,
+  type UdpKind,
 } from '../../bmc-emulator/src/index.ts';
 import { defaultMachineSpec, InMemoryMachine } from '../../vm-fleet/src/index.ts';
 
@@ -21,10 +22,12 @@ export interface LiveBmc {
 export async function startBmc(
   state: Partial<BmcStateOptions> = {},
   options: Partial<Omit<BmcOptions, 'state' | 'machine'>> = {},
+  /** The UDP implementation; by default the one `bmlab` picks. */
+  udp?: UdpKind,
 ): Promise<LiveBmc> {
   const machine = new InMemoryMachine(defaultMachineSpec(0));
   const bmc = new Bmc({ state: createBmcState({ name: 'node-0', ...state }), machine, ...options });
-  const endpoint = await BmcEndpoint.listen(bmc, { address: '127.0.0.1', port: 0 });
+  const endpoint = await BmcEndpoint.listen(bmc, { address: '127.0.0.1', port: 0, ...(udp ? { udp } : {}) });
   return { port: endpoint.address.port, machine, bmc, endpoint, close: () => endpoint.close() };
 }
 

@@ -1,14 +1,11 @@
 /**
- * The only place that touches node:dgram: one UDP socket per virtual BMC, as a real BMC has one
- * LAN address. Fault hooks sit here because they are what the network sees: added latency,
- * replies dropped at a rate, or no answer at all. (A "BMC resetting" window is the BMC's own:
- * see `Bmc.beginReset`.)
+ * A virtual BMC on the network: one UDP socket per BMC, as a real BMC has one LAN address. Fault
+ * hooks sit here because they are what the network sees: added latency, replies dropped at a rate,
+ * or no answer at all. (A "BMC resetting" window is the BMC's own: see `Bmc.beginReset`.)
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { type LookupOneOptions, lookup } from 'node:dns';
-import { isIP } from 'node:net';
 import { seededRandom } from '../../../common/src/index.ts';
-import type { Bmc } from './bmc.ts';
+import type { Bmc, Peer } from './bmc.ts';
+import { bindUdp, type UdpKind, type UdpSocket } from './udp-socket.ts';
 
 /** Larger datagrams are no IPMI a client sends (the largest RMCP+ request is a few hundred bytes). */
 const MAX_DATAGRAM = 1024;
@@ -24,113 +21,93 @@ export interface BmcFaults {
 
 export const NO_FAULTS: Readonly<BmcFaults> = { latencyMs: 0, dropRate: 0, noAnswer: false };
 
-/**
- * Address resolution for the socket. Every reply goes to the address a datagram came from, an IP
- * literal, yet dgram's default (dns.lookup) hands even a literal back on the next tick: a deferred
- * callback per reply. Literals are passed through at once (the last one without parsing it again:
- * replies mostly go back to the same few consoles); a host name (a bind address given as one) still
- * goes through the resolver.
- */
-function literalFirst(
-  host: string,
-  options: LookupOneOptions,
-  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void {
-  if (host !== lastLiteral.host) {
-    const family = isIP(host);
-    if (family === 0) {
-      lookup(host, options, callback);
-      return;
-    }
-    lastLiteral = { host, family };
-  }
-  callback(null, host, lastLiteral.family);
-}
-let lastLiteral = { host: '', family: 0 };
-
 export interface ListenOptions {
   readonly address: string;
   readonly port: number;
   /** Seed for the drop decisions, so a faulty run can be replayed. */
   readonly seed?: number;
+  /** The socket implementation; by default bmlab's addon when it is built (see udp-socket.ts). */
+  readonly udp?: UdpKind;
 }
 
 export class BmcEndpoint {
   readonly faults: BmcFaults = { ...NO_FAULTS };
-  readonly #socket: Socket;
+  #socket!: UdpSocket;
   readonly #random: () => number;
   #closed = false;
 
   private constructor(
     readonly bmc: Bmc,
-    socket: Socket,
     seed: number,
   ) {
-    this.#socket = socket;
     this.#random = seededRandom(seed);
-    socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
-    // Serial-over-LAN output is sent unprompted, to the console that holds the payload.
-    bmc.attachTransport({
-      address: socket.address().address,
-      port: socket.address().port,
-      send: (packet, to) => {
-        if (!this.#closed) socket.send(packet, to.port, to.address);
-      },
-    });
-    // A UDP socket error (e.g. ICMP unreachable reflected on some systems) must not kill the lab.
-    socket.on('error', () => {});
   }
 
-  static listen(bmc: Bmc, o: ListenOptions): Promise<BmcEndpoint> {
-    const family = o.address.includes(':') ? 'udp6' : 'udp4';
-    const socket = createSocket({ type: family, reuseAddr: false, lookup: literalFirst });
-    return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(o.port, o.address, () => {
-        socket.off('error', reject);
-        resolve(new BmcEndpoint(bmc, socket, o.seed ?? o.port));
-      });
+  static async listen(bmc: Bmc, o: ListenOptions): Promise<BmcEndpoint> {
+    const endpoint = new BmcEndpoint(bmc, o.seed ?? o.port);
+    const socket = await bindUdp(
+      o.address,
+      o.port,
+      (packet, from) => endpoint.#onMessage(packet, from),
+      o.udp,
+    );
+    endpoint.#socket = socket;
+    // Serial-over-LAN output is sent unprompted, to the console that holds the payload.
+    bmc.attachTransport({
+      address: socket.address,
+      port: socket.port,
+      send: (packet, to) => socket.sendTo(packet, to.port, to.address),
     });
+    return endpoint;
   }
 
   get address(): { address: string; port: number } {
-    const a = this.#socket.address();
-    return { address: a.address, port: a.port };
+    return { address: this.#socket.address, port: this.#socket.port };
+  }
+
+  /** Which UDP implementation carries this BMC's datagrams. */
+  get udp(): UdpKind {
+    return this.#socket.kind;
   }
 
   setFaults(f: Partial<BmcFaults>): void {
     Object.assign(this.faults, f);
   }
 
-  /** `from` is dgram's own description of the sender, made per datagram: it serves as the peer. */
-  #onMessage(msg: Buffer, from: RemoteInfo): void {
-    if (this.#closed || this.faults.noAnswer || msg.length > MAX_DATAGRAM) return;
+  /** The reply to send at once, if any; delayed and asynchronous replies are sent by themselves. */
+  #onMessage(msg: Buffer, from: Peer): Buffer | undefined {
+    if (this.#closed || this.faults.noAnswer || msg.length > MAX_DATAGRAM) return undefined;
     const reply = this.bmc.receive(msg, from);
     if (reply instanceof Promise) {
       // Bmc.receive never rejects; the handler guards the process if that ever changes.
       reply.then(
-        (r) => this.#reply(r, from.port, from.address),
+        (r) => {
+          const now = this.#pass(r, from);
+          if (now !== undefined) this.#socket.sendTo(now, from.port, from.address);
+        },
         () => {},
       );
-    } else {
-      this.#reply(reply, from.port, from.address);
+      return undefined;
     }
+    return this.#pass(reply, from);
   }
 
-  #reply(reply: Buffer | undefined, port: number, address: string): void {
-    if (reply === undefined || this.#closed) return;
-    if (this.faults.dropRate > 0 && this.#random() < this.faults.dropRate) return;
-    if (this.faults.latencyMs > 0) setTimeout(() => this.#send(reply, port, address), this.faults.latencyMs);
-    else this.#send(reply, port, address);
-  }
-
-  #send(reply: Buffer, port: number, address: string): void {
-    if (!this.#closed) this.#socket.send(reply, port, address);
+  /** The reply after the fault hooks: undefined when it is lost or sent later. */
+  #pass(reply: Buffer | undefined, to: Peer): Buffer | undefined {
+    if (reply === undefined || this.#closed) return undefined;
+    if (this.faults.dropRate > 0 && this.#random() < this.faults.dropRate) return undefined;
+    if (this.faults.latencyMs > 0) {
+      setTimeout(() => {
+        if (!this.#closed) this.#socket.sendTo(reply, to.port, to.address);
+      }, this.faults.latencyMs);
+      return undefined;
+    }
+    return reply;
   }
 
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    return new Promise((resolve) => this.#socket.close(() => resolve()));
+    return this.#socket.close();
   }
 }

@@ -1,0 +1,120 @@
+/**
+ * The virtual BMCs' UDP sockets through bmlab's addon (bmc-emulator/native/udp.c, built by
+ * `npm ci`): datagrams arrive in batches, one call into JavaScript per batch, and the replies of a
+ * batch leave with one system call. A build without the addon (no C compiler at install time) uses
+ * node:dgram instead (udp-dgram.ts); BMLAB_UDP=dgram chooses it explicitly.
+ */
+import { createRequire } from 'node:module';
+import type { DatagramHandler, UdpSocket } from './udp-socket.ts';
+
+interface Addon {
+  readonly BATCH: number;
+  readonly SLOT: number;
+  readonly META: number;
+  readonly TOO_LONG: number;
+  /** The datagrams of the batch being handled (this thread's, shared by all its sockets). */
+  readonly inbox: ArrayBuffer;
+  /** Per datagram of the batch, META words: length, sender port, family, sender address. */
+  readonly meta: ArrayBuffer;
+  open(family: 4 | 6, address: string, port: number, onBatch: (count: number) => void): unknown;
+  localPort(handle: unknown): number;
+  reply(handle: unknown, slot: number, packet: Buffer): void;
+  sendTo(handle: unknown, packet: Buffer, address: string, port: number): void;
+  peerAddress(handle: unknown, slot: number): string;
+  close(handle: unknown): void;
+}
+
+/** The addon, or why it is not there. */
+const loaded: { addon: Addon } | { error: string } = (() => {
+  try {
+    const require = createRequire(import.meta.url);
+    return { addon: require('../../../build/Release/bmlab_udp.node') as Addon };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
+  }
+})();
+
+/** This thread's batch, as views shared by all its sockets. */
+const batch =
+  'addon' in loaded
+    ? { inbox: Buffer.from(loaded.addon.inbox), meta: new Uint32Array(loaded.addon.meta) }
+    : { inbox: Buffer.alloc(0), meta: new Uint32Array(0) };
+
+/** Undefined when the addon is there; else what went wrong loading it. */
+export const nativeUdpUnavailable: string | undefined = 'error' in loaded ? loaded.error : undefined;
+
+/** Senders seen recently, so that a datagram from a known console costs no new address text. */
+const PEER_CACHE = 4096;
+
+export class NativeUdpSocket implements UdpSocket {
+  readonly kind = 'native';
+  readonly port: number;
+  readonly #addon: Addon;
+  readonly #handle: unknown;
+  readonly #handler: DatagramHandler;
+  readonly #peers = new Map<number, { address: string; port: number }>();
+  #closed = false;
+
+  private constructor(
+    addon: Addon,
+    family: 4 | 6,
+    readonly address: string,
+    port: number,
+    handler: DatagramHandler,
+  ) {
+    this.#addon = addon;
+    this.#handler = handler;
+    this.#handle = addon.open(family, address, port, (n) => this.#onBatch(n));
+    this.port = addon.localPort(this.#handle);
+  }
+
+  /** Binds `address` (an IP literal) and `port` (0: any free port); throws as bind(2) fails. */
+  static bind(family: 4 | 6, address: string, port: number, handler: DatagramHandler): NativeUdpSocket {
+    if ('error' in loaded) throw new Error(`bmlab's UDP addon is not built: ${loaded.error}`);
+    return new NativeUdpSocket(loaded.addon, family, address, port, handler);
+  }
+
+  #onBatch(count: number): void {
+    const { SLOT, META, TOO_LONG } = this.#addon;
+    const { inbox, meta } = batch;
+    for (let i = 0; i < count; i++) {
+      const m = i * META;
+      const length = meta[m]!;
+      if (length === TOO_LONG) continue;
+      // A copy: the inbox is overwritten by the next batch, and a handler may still hold its packet.
+      const packet = Buffer.from(inbox.subarray(i * SLOT, i * SLOT + length));
+      try {
+        const reply = this.#handler(packet, this.#peer(i, m));
+        if (reply !== undefined && !this.#closed) this.#addon.reply(this.#handle, i, reply);
+      } catch {
+        // A handler answers or drops; it never throws into the event loop.
+      }
+    }
+  }
+
+  #peer(slot: number, m: number): { address: string; port: number } {
+    const meta = batch.meta;
+    const port = meta[m + 1]!;
+    if (meta[m + 2] !== 4) return { address: this.#addon.peerAddress(this.#handle, slot), port };
+    const key = meta[m + 3]! * 65536 + port;
+    let peer = this.#peers.get(key);
+    if (peer === undefined) {
+      if (this.#peers.size >= PEER_CACHE) this.#peers.clear();
+      peer = { address: this.#addon.peerAddress(this.#handle, slot), port };
+      this.#peers.set(key, peer);
+    }
+    return peer;
+  }
+
+  sendTo(packet: Buffer, port: number, address: string): void {
+    if (!this.#closed) this.#addon.sendTo(this.#handle, packet, address, port);
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#addon.close(this.#handle);
+    }
+    return Promise.resolve();
+  }
+}
