@@ -6,8 +6,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 nodedir=${npm_config_nodedir:-$(node -p 'require("node:path").resolve(process.execPath, "../..")')}
+# npm names its own node-gyp to install scripts; run by hand, the one npm ships.
+gyp=${npm_config_node_gyp:-$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js}
 log=$(mktemp)
-if node-gyp rebuild --nodedir="$nodedir" >"$log" 2>&1; then
+if node "$gyp" rebuild --nodedir="$nodedir" >"$log" 2>&1; then
   echo "bmlab: UDP addon built (build/Release/bmlab_udp.node)"
 else
   tail -n 20 "$log" >&2
