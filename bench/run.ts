@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { udpKind } from '../bmc-emulator/src/index.ts';
 import {
   freePortRange,
   type RunningTarget,
@@ -627,6 +628,8 @@ async function main(): Promise<number> {
   const workers = Math.max(1, Number(values.workers) || 1);
   const profile = values.quick ? PROFILES.quick : PROFILES.full;
   const startedAt = new Date().toISOString();
+  // The bmlab server inherits this environment and this build: it picks the same UDP sockets.
+  const udp = udpKind();
   log(
     `${values.quick ? 'quick' : 'full'} run, targets ${names.join(', ')}, ${workers} load worker(s), ` +
       `${cpus().length} CPUs, load average ${loadavg()
@@ -654,6 +657,7 @@ async function main(): Promise<number> {
     `RMCP+ cipher suite 3, 127.0.0.1, ${workers} load worker thread(s); setups: ${profile.setupLoops} loops of Open Session → RAKP 1-4 → Close Session,`,
     `a fresh client port each; Get Chassis Status back to back for ${profile.steadyMs / 1000} s per row and target, in ${profile.steadyRounds} windows`,
     `that take turns across the targets. Server CPU from /proc/<pid>/stat. Load average at the end: ${load()}.`,
+    `bmlab's UDP sockets: ${udp === 'native' ? "bmlab's addon (BMLAB_UDP=dgram for node:dgram)" : 'node:dgram'}.`,
     '',
     table(reports, profile),
     '',
@@ -679,6 +683,7 @@ async function main(): Promise<number> {
         profile: values.quick ? 'quick' : 'full',
         settings: { ...profile, clients: CLIENTS, workers },
         host: { cpus: cpus().length, loadavgAtEnd: loadavg(), node: process.version },
+        bmlabUdp: udp,
         targets: reports,
         verdicts: verdicts(reports, profile),
       },
