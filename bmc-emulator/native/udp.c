@@ -102,6 +102,14 @@ static endpoint *unwrap(napi_env env, napi_value v) {
   return ep;
 }
 
+/* The arguments of a call on a socket, the socket first; NULL (an exception pending) if it is closed. */
+static endpoint *socket_call(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  for (size_t i = 0; i < want; i++) napi_get_undefined(env, &argv[i]);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  return unwrap(env, argv[0]);
+}
+
 /* Parses a literal address and port into `sa`; 0 when it is no literal of the socket's family. */
 static socklen_t sockaddr_of(int family, const char *address, uint32_t port, struct sockaddr_storage *sa) {
   memset(sa, 0, sizeof *sa);
@@ -247,10 +255,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_local_port(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], out;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  endpoint *ep = unwrap(env, argv[0]);
+  endpoint *ep = socket_call(env, info, 1, argv);
   if (ep == NULL) return NULL;
   struct sockaddr_storage sa;
   socklen_t len = sizeof sa;
@@ -263,10 +269,8 @@ static napi_value js_local_port(napi_env env, napi_callback_info info) {
 
 /* reply(handle, slot, buffer): queued for the sender of datagram `slot` of the running batch. */
 static napi_value js_reply(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  endpoint *ep = unwrap(env, argv[0]);
+  endpoint *ep = socket_call(env, info, 3, argv);
   if (ep == NULL) return NULL;
   uint32_t slot;
   void *data;
@@ -287,10 +291,8 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
 
 /* sendTo(handle, buffer, address, port): sent at once (unprompted output, delayed replies). */
 static napi_value js_send_to(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  endpoint *ep = unwrap(env, argv[0]);
+  endpoint *ep = socket_call(env, info, 4, argv);
   if (ep == NULL) return NULL;
   void *data;
   size_t len, alen;
@@ -311,10 +313,8 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
 
 /* peerAddress(handle, slot): the sender of datagram `slot` as text, as node:dgram reports it. */
 static napi_value js_peer_address(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], out;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  endpoint *ep = unwrap(env, argv[0]);
+  endpoint *ep = socket_call(env, info, 2, argv);
   if (ep == NULL) return NULL;
   uint32_t slot;
   if (napi_get_value_uint32(env, argv[1], &slot) != napi_ok || (int)slot >= ep->received)
