@@ -38,13 +38,9 @@ export const cleanOnUndeploy: Scenario = {
         steps.includes('execute_clean_step') && steps.includes('get_clean_steps'),
         `agent commands: ${[...new Set(steps)].join(', ')}`,
       );
-      checkSequence(ctx, n, ctx.statesSeen(n.name), [
-        'active',
-        'deleting',
-        'cleaning',
-        'clean wait',
-        'available',
-      ]);
+      // `deleting` and the `cleaning` before the agent boots can pass within one poll (FLEETING in
+      // fidelity.ts), as they do against the mock; `clean wait` is where the node waits for its agent.
+      checkSequence(ctx, n, ctx.statesSeen(n.name), ['active', 'clean wait', 'available']);
     });
   },
 };
