@@ -29,6 +29,21 @@ describe('fidelity comparison', () => {
     ]);
   });
 
+  it('compares where lasting states come in a phase, not where a fleeting one was first polled', () => {
+    // Undeploy with cleaning: `cleaning` comes before `clean wait` and again after each heartbeat.
+    const same = compareRuns(
+      run(['active', 'deleting', 'clean wait', 'cleaning', 'available']),
+      run(['active', 'deleting', 'cleaning', 'clean wait', 'available']),
+    );
+    expect(same.differences).toEqual([]);
+    const swapped = compareRuns(
+      run(['manageable', 'inspect wait', 'inspecting', 'manageable']),
+      run(['manageable', 'inspecting', 'inspect wait', 'manageable']),
+    );
+    expect(swapped.differences).toHaveLength(1);
+    expect(swapped.differences[0]).toMatchObject({ kind: 'provision-states' });
+  });
+
   it('does not count a fleeting state only one side polled, nor repeated heartbeat cycles', () => {
     const mock = run(['enroll', 'verifying', 'manageable', 'cleaning', 'available', 'deploying', 'active']);
     const real = run([
