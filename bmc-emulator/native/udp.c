@@ -5,15 +5,16 @@
  * buffer, formats the sender's address into a new object, calls into JavaScript once, then builds a
  * send request and parses the address back for the reply, and it reads the socket once more only to
  * learn that it is empty. Here one readiness callback takes up to BATCH datagrams with one
- * recvmmsg(2) into a buffer JavaScript owns, calls JavaScript once for all of them, and sends the
- * replies queued during that call with one sendmmsg(2).
+ * recvmmsg(2) into a buffer JavaScript reads, calls JavaScript once for all of them, and sends the
+ * replies JavaScript wrote beside them with one sendmmsg(2): no call from JavaScript per datagram.
  *
  * JavaScript sees (bmc-emulator/src/ipmi/udp-native.ts):
  *   open(family 4|6, address, port, onBatch(count)) -> handle
- *   localPort(handle), reply(handle, slot, buffer), sendTo(handle, buffer, address, port),
- *   peerAddress(handle, slot), close(handle), and the ArrayBuffers `inbox` and `meta`.
+ *   localPort(handle), sendTo(handle, buffer, address, port), peerAddress(handle, slot),
+ *   close(handle), and the ArrayBuffers `inbox`, `outbox` and `meta`.
  * Datagram i of a batch is inbox[i*SLOT, i*SLOT+length); meta (uint32) i*META: length (TOO_LONG when
- * it did not fit a slot), sender port, family, and the sender's address as four words.
+ * it did not fit a slot), sender port, family, the sender's address as four words, and the length
+ * of the reply JavaScript wrote to outbox[i*SLOT] (0: none).
  *
  * One batch is handled at a time per JavaScript thread, so the batch buffers are the thread's, not
  * each socket's: a thousand BMCs in one process cost a thousand file descriptors and poll handles,
@@ -34,23 +35,24 @@
 #define BATCH 32
 #define SLOT 1024 /* the largest datagram a BMC takes; the largest RMCP+ request is a few hundred bytes */
 #define META 8
+#define REPLY 7 /* meta word: the reply's length */
 #define TOO_LONG 0xffffffffu
 /* A socket that never runs dry must not hold the event loop: at most this many batches per wake-up. */
 #define ROUNDS 4
 
 /* The batch buffers of one JavaScript thread (Node-API instance data). */
 typedef struct {
-  uint8_t *inbox; /* JavaScript's `inbox` */
-  uint32_t *meta; /* JavaScript's `meta` */
+  uint8_t *inbox;  /* JavaScript's `inbox` */
+  uint8_t *outbox; /* JavaScript's `outbox` */
+  uint32_t *meta;  /* JavaScript's `meta` */
   napi_ref inbox_ref;
+  napi_ref outbox_ref;
   napi_ref meta_ref;
   struct mmsghdr in[BATCH];
   struct iovec in_iov[BATCH];
   struct sockaddr_storage from[BATCH];
   struct mmsghdr out[BATCH];
   struct iovec out_iov[BATCH];
-  struct sockaddr_storage to[BATCH];
-  uint8_t outbox[BATCH * SLOT];
   int queued;
 } batch_t;
 
@@ -156,6 +158,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       uint32_t *m = b->meta + i * META;
       const struct msghdr *h = &b->in[i].msg_hdr;
       m[0] = (h->msg_flags & MSG_TRUNC) ? TOO_LONG : b->in[i].msg_len;
+      m[REPLY] = 0;
       if (b->from[i].ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&b->from[i];
         m[1] = ntohs(a->sin_port);
@@ -187,8 +190,17 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     }
     napi_close_handle_scope(env, scope);
     ep->received = 0;
-    if (b->queued > 0 && !ep->closing) flush(ep);
-    b->queued = 0;
+    if (ep->closing) return;
+    for (int i = 0; i < n; i++) {
+      uint32_t len = b->meta[i * META + REPLY];
+      if (len == 0 || len > SLOT) continue;
+      int q = b->queued++;
+      b->out_iov[q].iov_base = b->outbox + i * SLOT;
+      b->out_iov[q].iov_len = len;
+      b->out[q].msg_hdr.msg_name = &b->from[i];
+      b->out[q].msg_hdr.msg_namelen = b->in[i].msg_hdr.msg_namelen;
+    }
+    if (b->queued > 0) flush(ep);
     if (n < BATCH) return; /* the socket is empty: no read just to hear EAGAIN */
   }
 }
@@ -267,28 +279,6 @@ static napi_value js_local_port(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* reply(handle, slot, buffer): queued for the sender of datagram `slot` of the running batch. */
-static napi_value js_reply(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  endpoint *ep = socket_call(env, info, 3, argv);
-  if (ep == NULL) return NULL;
-  uint32_t slot;
-  void *data;
-  size_t len;
-  if (napi_get_value_uint32(env, argv[1], &slot) != napi_ok || (int)slot >= ep->received)
-    return throw_type(env, "slot: a datagram of the running batch");
-  if (napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok || len > SLOT)
-    return throw_type(env, "reply: a Buffer of at most SLOT bytes");
-  batch_t *b = ep->batch;
-  if (b->queued == BATCH) flush(ep);
-  int q = b->queued++;
-  memcpy(b->outbox + q * SLOT, data, len);
-  b->out_iov[q].iov_len = len;
-  memcpy(&b->to[q], &b->from[slot], sizeof b->to[q]);
-  b->out[q].msg_hdr.msg_namelen = b->in[slot].msg_hdr.msg_namelen;
-  return NULL;
-}
-
 /* sendTo(handle, buffer, address, port): sent at once (unprompted output, delayed replies). */
 static napi_value js_send_to(napi_env env, napi_callback_info info) {
   napi_value argv[4];
@@ -349,17 +339,20 @@ static void free_batch(napi_env env, void *data, void *hint) {
   batch_t *b = data;
   (void)hint;
   napi_delete_reference(env, b->inbox_ref);
+  napi_delete_reference(env, b->outbox_ref);
   napi_delete_reference(env, b->meta_ref);
   free(b);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   batch_t *b = calloc(1, sizeof *b);
-  napi_value inbox, meta;
+  napi_value inbox, outbox, meta;
   if (b == NULL) return NULL;
   if (napi_create_arraybuffer(env, BATCH * SLOT, (void **)&b->inbox, &inbox) != napi_ok ||
+      napi_create_arraybuffer(env, BATCH * SLOT, (void **)&b->outbox, &outbox) != napi_ok ||
       napi_create_arraybuffer(env, BATCH * META * sizeof(uint32_t), (void **)&b->meta, &meta) != napi_ok ||
       napi_create_reference(env, inbox, 1, &b->inbox_ref) != napi_ok ||
+      napi_create_reference(env, outbox, 1, &b->outbox_ref) != napi_ok ||
       napi_create_reference(env, meta, 1, &b->meta_ref) != napi_ok ||
       napi_set_instance_data(env, b, free_batch, NULL) != napi_ok) {
     free(b);
@@ -371,30 +364,30 @@ static napi_value init(napi_env env, napi_value exports) {
     b->in[i].msg_hdr.msg_iov = &b->in_iov[i];
     b->in[i].msg_hdr.msg_iovlen = 1;
     b->in[i].msg_hdr.msg_name = &b->from[i];
-    b->out_iov[i].iov_base = b->outbox + i * SLOT;
     b->out[i].msg_hdr.msg_iov = &b->out_iov[i];
     b->out[i].msg_hdr.msg_iovlen = 1;
-    b->out[i].msg_hdr.msg_name = &b->to[i];
   }
   napi_property_descriptor fns[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"localPort", NULL, js_local_port, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"reply", NULL, js_reply, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peerAddress", NULL, js_peer_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_value batch, slot, meta_words, too_long;
+  napi_value batch, slot, meta_words, reply_word, too_long;
   napi_create_uint32(env, BATCH, &batch);
   napi_create_uint32(env, SLOT, &slot);
   napi_create_uint32(env, META, &meta_words);
+  napi_create_uint32(env, REPLY, &reply_word);
   napi_create_uint32(env, TOO_LONG, &too_long);
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
   napi_set_named_property(env, exports, "BATCH", batch);
   napi_set_named_property(env, exports, "SLOT", slot);
   napi_set_named_property(env, exports, "META", meta_words);
+  napi_set_named_property(env, exports, "REPLY", reply_word);
   napi_set_named_property(env, exports, "TOO_LONG", too_long);
   napi_set_named_property(env, exports, "inbox", inbox);
+  napi_set_named_property(env, exports, "outbox", outbox);
   napi_set_named_property(env, exports, "meta", meta);
   return exports;
 }

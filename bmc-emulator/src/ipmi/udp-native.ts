@@ -1,7 +1,7 @@
 /**
  * The virtual BMCs' UDP sockets through bmlab's addon (bmc-emulator/native/udp.c, built by
  * `npm ci`): datagrams arrive in batches, one call into JavaScript per batch, and the replies of a
- * batch leave with one system call. A build without the addon (no C compiler at install time) uses
+ * batch, written beside the datagrams, leave with one system call. A build without the addon (no C compiler at install time) uses
  * node:dgram instead (udp-dgram.ts); BMLAB_UDP=dgram chooses it explicitly.
  */
 import { createRequire } from 'node:module';
@@ -11,14 +11,16 @@ interface Addon {
   readonly BATCH: number;
   readonly SLOT: number;
   readonly META: number;
+  readonly REPLY: number;
   readonly TOO_LONG: number;
   /** The datagrams of the batch being handled (this thread's, shared by all its sockets). */
   readonly inbox: ArrayBuffer;
-  /** Per datagram of the batch, META words: length, sender port, family, sender address. */
+  /** Their replies, each at its datagram's offset. */
+  readonly outbox: ArrayBuffer;
+  /** Per datagram of the batch, META words: length, sender port, family, sender address, reply length. */
   readonly meta: ArrayBuffer;
   open(family: 4 | 6, address: string, port: number, onBatch: (count: number) => void): unknown;
   localPort(handle: unknown): number;
-  reply(handle: unknown, slot: number, packet: Buffer): void;
   sendTo(handle: unknown, packet: Buffer, address: string, port: number): void;
   peerAddress(handle: unknown, slot: number): string;
   close(handle: unknown): void;
@@ -37,8 +39,12 @@ const loaded: { addon: Addon } | { error: string } = (() => {
 /** This thread's batch, as views shared by all its sockets. */
 const batch =
   'addon' in loaded
-    ? { inbox: Buffer.from(loaded.addon.inbox), meta: new Uint32Array(loaded.addon.meta) }
-    : { inbox: Buffer.alloc(0), meta: new Uint32Array(0) };
+    ? {
+        inbox: Buffer.from(loaded.addon.inbox),
+        outbox: new Uint8Array(loaded.addon.outbox),
+        meta: new Uint32Array(loaded.addon.meta),
+      }
+    : { inbox: Buffer.alloc(0), outbox: new Uint8Array(0), meta: new Uint32Array(0) };
 
 /** Undefined when the addon is there; else what went wrong loading it. */
 export const nativeUdpUnavailable: string | undefined = 'error' in loaded ? loaded.error : undefined;
@@ -75,8 +81,8 @@ export class NativeUdpSocket implements UdpSocket {
   }
 
   #onBatch(count: number): void {
-    const { SLOT, META, TOO_LONG } = this.#addon;
-    const { inbox, meta } = batch;
+    const { SLOT, META, REPLY, TOO_LONG } = this.#addon;
+    const { inbox, outbox, meta } = batch;
     for (let i = 0; i < count; i++) {
       const m = i * META;
       const length = meta[m]!;
@@ -84,8 +90,16 @@ export class NativeUdpSocket implements UdpSocket {
       // A copy: the inbox is overwritten by the next batch, and a handler may still hold its packet.
       const packet = Buffer.from(inbox.subarray(i * SLOT, i * SLOT + length));
       try {
-        const reply = this.#handler(packet, this.#peer(i, m));
-        if (reply !== undefined && !this.#closed) this.#addon.reply(this.#handle, i, reply);
+        const from = this.#peer(i, m);
+        const reply = this.#handler(packet, from);
+        if (reply === undefined || this.#closed) continue;
+        if (reply.length <= SLOT) {
+          // Sent with the batch's other replies once this call returns.
+          outbox.set(reply, i * SLOT);
+          meta[m + REPLY] = reply.length;
+        } else {
+          this.sendTo(reply, from.port, from.address);
+        }
       } catch {
         // A handler answers or drops; it never throws into the event loop.
       }

@@ -127,6 +127,15 @@ describe.each(['native', 'dgram'] as const)('%s UDP sockets', (kind) => {
 });
 
 describe('native UDP sockets', () => {
+  it('send a reply longer than a batch slot on its own', async () => {
+    const server = await bound('native', (p) => Buffer.concat([p, Buffer.alloc(1_500, 7)]));
+    const c = await client();
+    c.s.send(Buffer.from('big'), server.port, '127.0.0.1');
+    await until(() => c.got.length === 1);
+    expect(c.got[0]?.length).toBe(1_503);
+    expect(String(c.got[0]?.subarray(0, 3))).toBe('big');
+  });
+
   it('drop a datagram longer than the largest a BMC takes (1,024 bytes), and take the next', async () => {
     const lengths: number[] = [];
     const server = await bound('native', (p) => {
