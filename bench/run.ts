@@ -589,7 +589,8 @@ function verdicts(reports: TargetReport[], profile: Profile): string[] {
       const ok = q ? p.serverCpuUsPerOp * factor <= q.serverCpuUsPerOp : undefined;
       out.push(
         `${mark(ok)} server CPU/request ${factor > 1 ? `≤ ${anchor}/5` : `≤ ${anchor}`} at ${p.clients} client${p.clients > 1 ? 's' : ''}: ` +
-          `${fmt(p.serverCpuUsPerOp, 1)} vs ${fmt(q?.serverCpuUsPerOp, 1)} µs`,
+          `${fmt(p.serverCpuUsPerOp, 1)} vs ${fmt(q && q.serverCpuUsPerOp / factor, 1)} µs` +
+          (factor > 1 ? ` (${anchor} ${fmt(q?.serverCpuUsPerOp, 1)} ÷ ${factor})` : ''),
       );
     }
   }
