@@ -1,8 +1,8 @@
 /**
  * The virtual BMCs' UDP sockets through bmlab's addon (bmc-emulator/native/udp.c, built by
  * `npm ci`): datagrams arrive in batches, one call into JavaScript per batch, and the replies of a
- * batch, written beside the datagrams, leave with one system call. A build without the addon (no C compiler at install time) uses
- * node:dgram instead (udp-dgram.ts); BMLAB_UDP=dgram chooses it explicitly.
+ * batch, written beside the datagrams, leave with one system call. A build without the addon (no C
+ * compiler at install time) uses node:dgram instead (udp-dgram.ts); BMLAB_UDP=dgram chooses it.
  */
 import { createRequire } from 'node:module';
 import type { DatagramHandler, UdpSocket } from './udp-socket.ts';
@@ -26,25 +26,29 @@ interface Addon {
   close(handle: unknown): void;
 }
 
+interface Native {
+  readonly addon: Addon;
+  /** This thread's batch, as views shared by all its sockets. */
+  readonly inbox: Buffer;
+  readonly outbox: Uint8Array;
+  readonly meta: Uint32Array;
+}
+
 /** The addon, or why it is not there. */
-const loaded: { addon: Addon } | { error: string } = (() => {
+const loaded: Native | { error: string } = (() => {
   try {
     const require = createRequire(import.meta.url);
-    return { addon: require('../../../build/Release/bmlab_udp.node') as Addon };
+    const addon = require('../../../build/Release/bmlab_udp.node') as Addon;
+    return {
+      addon,
+      inbox: Buffer.from(addon.inbox),
+      outbox: new Uint8Array(addon.outbox),
+      meta: new Uint32Array(addon.meta),
+    };
   } catch (err) {
     return { error: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
   }
 })();
-
-/** This thread's batch, as views shared by all its sockets. */
-const batch =
-  'addon' in loaded
-    ? {
-        inbox: Buffer.from(loaded.addon.inbox),
-        outbox: new Uint8Array(loaded.addon.outbox),
-        meta: new Uint32Array(loaded.addon.meta),
-      }
-    : { inbox: Buffer.alloc(0), outbox: new Uint8Array(0), meta: new Uint32Array(0) };
 
 /** Undefined when the addon is there; else what went wrong loading it. */
 export const nativeUdpUnavailable: string | undefined = 'error' in loaded ? loaded.error : undefined;
@@ -55,20 +59,21 @@ const PEER_CACHE = 4096;
 export class NativeUdpSocket implements UdpSocket {
   readonly kind = 'native';
   readonly port: number;
-  readonly #addon: Addon;
+  readonly #native: Native;
   readonly #handle: unknown;
   readonly #handler: DatagramHandler;
   readonly #peers = new Map<number, { address: string; port: number }>();
   #closed = false;
 
   private constructor(
-    addon: Addon,
+    native: Native,
     family: 4 | 6,
     readonly address: string,
     port: number,
     handler: DatagramHandler,
   ) {
-    this.#addon = addon;
+    this.#native = native;
+    const addon = native.addon;
     this.#handler = handler;
     this.#handle = addon.open(family, address, port, (n) => this.#onBatch(n));
     this.port = addon.localPort(this.#handle);
@@ -77,12 +82,12 @@ export class NativeUdpSocket implements UdpSocket {
   /** Binds `address` (an IP literal) and `port` (0: any free port); throws as bind(2) fails. */
   static bind(family: 4 | 6, address: string, port: number, handler: DatagramHandler): NativeUdpSocket {
     if ('error' in loaded) throw new Error(`bmlab's UDP addon is not built: ${loaded.error}`);
-    return new NativeUdpSocket(loaded.addon, family, address, port, handler);
+    return new NativeUdpSocket(loaded, family, address, port, handler);
   }
 
   #onBatch(count: number): void {
-    const { SLOT, META, REPLY, TOO_LONG } = this.#addon;
-    const { inbox, outbox, meta } = batch;
+    const { SLOT, META, REPLY, TOO_LONG } = this.#native.addon;
+    const { inbox, outbox, meta } = this.#native;
     for (let i = 0; i < count; i++) {
       const m = i * META;
       const length = meta[m]!;
@@ -107,27 +112,27 @@ export class NativeUdpSocket implements UdpSocket {
   }
 
   #peer(slot: number, m: number): { address: string; port: number } {
-    const meta = batch.meta;
+    const meta = this.#native.meta;
     const port = meta[m + 1]!;
-    if (meta[m + 2] !== 4) return { address: this.#addon.peerAddress(this.#handle, slot), port };
+    if (meta[m + 2] !== 4) return { address: this.#native.addon.peerAddress(this.#handle, slot), port };
     const key = meta[m + 3]! * 65536 + port;
     let peer = this.#peers.get(key);
     if (peer === undefined) {
       if (this.#peers.size >= PEER_CACHE) this.#peers.clear();
-      peer = { address: this.#addon.peerAddress(this.#handle, slot), port };
+      peer = { address: this.#native.addon.peerAddress(this.#handle, slot), port };
       this.#peers.set(key, peer);
     }
     return peer;
   }
 
   sendTo(packet: Buffer, port: number, address: string): void {
-    if (!this.#closed) this.#addon.sendTo(this.#handle, packet, address, port);
+    if (!this.#closed) this.#native.addon.sendTo(this.#handle, packet, address, port);
   }
 
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#addon.close(this.#handle);
+      this.#native.addon.close(this.#handle);
     }
     return Promise.resolve();
   }
