@@ -15,8 +15,11 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { udpKind } from '../bmc-emulator/src/index.ts';
 import {
+  ECHO_NAMES,
+  type EchoName,
   freePortRange,
   type RunningTarget,
+  startEcho,
   startTarget,
   TARGET_NAMES,
   type TargetName,
@@ -441,6 +444,97 @@ async function benchFleet(name: TargetName, nodes: number, fresh?: MemoryFootpri
   }
 }
 
+// ---- the machine's floor ----------------------------------------------------------------------------
+
+/** A UDP echo server's CPU per datagram, at 1 and 8 clients: what any server pays here before its work. */
+interface FloorReport {
+  name: EchoName;
+  available: boolean;
+  reason?: string;
+  rows: { clients: number; serverCpuUsPerOp: number; perSec: number; failed: number }[];
+}
+
+const FLOOR_CLIENTS = [1, 8] as const;
+
+/** The echo servers, measured like the steady rows: windows that take turns across them. */
+async function floorRows(profile: Profile, workers: number): Promise<FloorReport[]> {
+  const reports: FloorReport[] = [];
+  const live: {
+    report: FloorReport;
+    pid: number;
+    port: number;
+    ports: (n: number) => PortRange;
+    stop(): Promise<void>;
+  }[] = [];
+  for (const name of ECHO_NAMES) {
+    const report: FloorReport = { name, available: false, rows: [] };
+    reports.push(report);
+    try {
+      const e = await startEcho(name, ADDRESS, await freePortRange(1));
+      report.available = true;
+      live.push({ report, pid: e.pid, port: e.port, ports: portCursor(), stop: e.stop });
+    } catch (err) {
+      report.reason = describe(err);
+    }
+  }
+  const job = (l: (typeof live)[number], clients: number, durationMs: number): Job => ({
+    kind: 'echo',
+    target: { host: ADDRESS, port: l.port },
+    clients,
+    durationMs,
+    timeoutMs: 1000,
+    ports: l.ports(clients * 2 + 20),
+  });
+  try {
+    for (const l of live) await measureWindow(l.pid, job(l, 8, profile.steadyWarmupMs), workers);
+    for (const clients of FLOOR_CLIENTS) {
+      const windows = new Map(live.map((l) => [l, [] as MeasuredWindow[]]));
+      for (let round = 0; round < profile.steadyRounds; round++) {
+        for (const l of live) {
+          // Half a steady window: two rows of two servers, not three rows of three.
+          const w = await measureWindow(
+            l.pid,
+            job(l, clients, profile.steadyMs / profile.steadyRounds / 2),
+            workers,
+          );
+          windows.get(l)?.push(w);
+        }
+      }
+      for (const l of live) {
+        const p = phaseOf(windows.get(l) ?? []);
+        l.report.rows.push({
+          clients,
+          serverCpuUsPerOp: p.serverCpuUsPerOp,
+          perSec: p.perSec,
+          failed: p.failed,
+        });
+        log(
+          `echo ${l.report.name}: ${clients} client(s), ${p.perSec.toFixed(0)} datagrams/s, ${p.serverCpuUsPerOp.toFixed(1)} µs server CPU each, load ${load()}`,
+        );
+      }
+    }
+  } catch (err) {
+    for (const l of live) if (l.report.rows.length < FLOOR_CLIENTS.length) l.report.reason = describe(err);
+  } finally {
+    for (const l of live) await l.stop();
+  }
+  return reports;
+}
+
+function floorLines(floor: readonly FloorReport[], udp: string): string[] {
+  const label = (n: EchoName) => (n === 'c' ? 'in C (echo.c)' : `in Node on bmlab's UDP sockets (${udp})`);
+  return [
+    'The floor: server CPU µs per 64-byte datagram of a UDP echo (no IPMI), measured in the same run —',
+    'what any server pays here for the wake-up, the system calls and the loopback delivery:',
+    ...floor.map((f) =>
+      f.available && f.reason === undefined
+        ? `  ${label(f.name)}: ${f.rows.map((r) => `${fmt(r.serverCpuUsPerOp, 1)} at ${r.clients} client${r.clients > 1 ? 's' : ''}`).join(', ')}` +
+          (f.rows.some((r) => r.failed > 0) ? ` (${f.rows.reduce((n, r) => n + r.failed, 0)} lost)` : '')
+        : `  ${label(f.name)}: unavailable — ${f.reason}`,
+    ),
+  ];
+}
+
 // ---- report ----------------------------------------------------------------------------------------
 
 const mb = (kb: number) => (kb / 1024).toFixed(1);
@@ -650,6 +744,9 @@ async function main(): Promise<number> {
   }
   await steadyRows(live, profile, workers);
   for (const l of live) await setupPhase(l, profile, workers);
+  // Last of the measured phases: a garbage-collected target left idle meanwhile shrinks its heap, and
+  // would regrow it during the setups' RSS measurement.
+  const floor = await floorRows(profile, workers);
   for (const r of reports) await finishTarget(r, profile, live.find((l) => l.report === r)?.t);
   if (values['cpu-prof']) log(`bmlab CPU profile written to ${profDir}/`);
 
@@ -669,6 +766,8 @@ async function main(): Promise<number> {
     ...reports.flatMap((r) => r.errors.map((e) => `${r.name}: error: ${e}`)),
     ...reports.filter((r) => !r.available).map((r) => `${r.name}: unavailable — ${r.reason}`),
     '',
+    ...floorLines(floor, udp === 'native' ? 'the addon' : 'node:dgram'),
+    '',
     ...verdicts(reports, profile),
     '',
   ].join('\n');
@@ -686,6 +785,7 @@ async function main(): Promise<number> {
         host: { cpus: cpus().length, loadavgAtEnd: loadavg(), node: process.version },
         bmlabUdp: udp,
         targets: reports,
+        floor,
         verdicts: verdicts(reports, profile),
       },
       null,

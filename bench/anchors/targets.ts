@@ -3,7 +3,7 @@
 //   bmlab    `node bin/bmlab.mjs bmc serve` (DESIGN.md contract: a line per node, then `ready`)
 //   pyghmi   pyghmi.ipmi.bmc.Bmc, the engine of OpenStack VirtualBMC (pyghmi_bmc.py, Debian python3-pyghmi)
 //   ipmisim  OpenIPMI's ipmi_sim (Debian openipmi), one BMC per process (ipmisim/lan.conf, bmc.emu)
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -209,6 +209,58 @@ export async function startTarget(name: TargetName, opts: StartOptions): Promise
     throw err;
   }
   return { ...common, pid: child.pid!, maxSessions: Number.POSITIVE_INFINITY, stop };
+}
+
+/**
+ * The machine's floor beside the targets: a server that sends every datagram straight back, in C
+ * (echo.c, compiled here with `cc`) or on bmlab's UDP sockets (echo.ts). What it costs per datagram
+ * is the part of every target's CPU per request that is the machine's, not the BMC's.
+ */
+export const ECHO_NAMES = ['c', 'node'] as const;
+export type EchoName = (typeof ECHO_NAMES)[number];
+
+export interface RunningEcho {
+  name: EchoName;
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startEcho(name: EchoName, address: string, port: number): Promise<RunningEcho> {
+  let cmd: string;
+  let args: string[];
+  if (name === 'c') {
+    const dir = mkdtempSync(join(tmpdir(), 'bmlab-echo-'));
+    scratchDirs.add(dir);
+    cmd = join(dir, 'echo');
+    try {
+      execFileSync('cc', ['-O2', '-o', cmd, join(HERE, 'echo.c')], { stdio: 'pipe' });
+    } catch (err) {
+      throw new TargetUnavailable(
+        `cc could not build echo.c: ${tail(String((err as { stderr?: Buffer }).stderr ?? err))}`,
+      );
+    }
+    args = [address, String(port)];
+  } else {
+    cmd = process.execPath;
+    args = [
+      '--no-allocation-site-pretenuring',
+      '--import',
+      'tsx',
+      join(HERE, 'echo.ts'),
+      address,
+      String(port),
+    ];
+  }
+  const { child, stderr } = spawnServer(cmd, args);
+  const stop = stopper(child);
+  try {
+    await waitForReady(child, 30_000, stderr);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { name, pid: child.pid!, port, stop };
 }
 
 function bindUdp(address: string, port: number): Promise<Socket | undefined> {

@@ -3,6 +3,8 @@
 //   setups  back-to-back RMCP+ session setups (Open Session, RAKP 1-4, Close Session) from `concurrency`
 //           loops, each setup from a fresh UDP port as every ipmitool run is
 //   steady  `clients` established sessions, each sending Get Chassis Status back to back
+//   echo    `clients` sockets, each sending a 64-byte datagram back to back to a server that returns
+//           it (the machine's floor, bench/anchors/echo.*)
 // Client ports are taken in order from a range the caller hands out, never one the target has seen
 // before in the run: pyghmi answers an Open Session from a known client address inside that address's
 // old (encrypted) session, so a reused port would measure that bug instead of the BMC's speed. The
@@ -33,6 +35,14 @@ export type Job =
       ports: PortRange;
       target: Target;
       creds: Credentials;
+      clients: number;
+      durationMs: number;
+      timeoutMs: number;
+    }
+  | {
+      kind: 'echo';
+      ports: PortRange;
+      target: Target;
       clients: number;
       durationMs: number;
       timeoutMs: number;
@@ -101,7 +111,8 @@ export interface PreparedLoad {
 }
 
 export async function prepare(job: Job): Promise<PreparedLoad> {
-  return job.kind === 'setups' ? prepareSetups(job) : prepareSteady(job);
+  if (job.kind === 'setups') return prepareSetups(job);
+  return job.kind === 'steady' ? prepareSteady(job) : prepareEcho(job);
 }
 
 function prepareSetups(job: Extract<Job, { kind: 'setups' }>): PreparedLoad {
@@ -198,6 +209,46 @@ async function prepareSteady(job: Extract<Job, { kind: 'steady' }>): Promise<Pre
           ep.close();
         }),
       );
+    },
+  };
+}
+
+/** The size of a Get Chassis Status request under cipher suite 3, about. */
+const ECHO_BYTES = 64;
+
+async function prepareEcho(job: Extract<Job, { kind: 'echo' }>): Promise<PreparedLoad> {
+  const ports = new PortWalker(job.ports);
+  const eps = await Promise.all(Array.from({ length: job.clients }, () => ports.open(job.target)));
+  return {
+    sessions: eps.length,
+    async run() {
+      const tally = new Tally();
+      const start = performance.now();
+      const end = start + job.durationMs;
+      const loop = async (ep: Endpoint, i: number) => {
+        const frame = Buffer.alloc(ECHO_BYTES, i);
+        let n = 0;
+        let consecutiveFailures = 0;
+        while (performance.now() < end && consecutiveFailures < 20) {
+          // A counter in the datagram, so a late echo of an earlier one is not taken for this one's.
+          frame.writeUInt32LE(n++, 0);
+          const t0 = process.hrtime.bigint();
+          try {
+            await ep.exchange(frame, (r) => (r.equals(frame) ? true : undefined), job.timeoutMs, 'echo');
+            tally.samples.push(Number(process.hrtime.bigint() - t0));
+            tally.ok++;
+            consecutiveFailures = 0;
+          } catch (err) {
+            tally.fail(err);
+            consecutiveFailures++;
+          }
+        }
+      };
+      await Promise.all(eps.map(loop));
+      return tally.result(performance.now() - start, eps.length);
+    },
+    async cleanup() {
+      for (const ep of eps) ep.close();
     },
   };
 }

@@ -19,5 +19,5 @@ export {
   watchBmcState,
 } from './ipmi/state.ts';
 export { BmcEndpoint, type BmcFaults, type ListenOptions, NO_FAULTS } from './ipmi/udp-server.ts';
-export { type UdpKind, udpKind } from './ipmi/udp-socket.ts';
+export { bindUdp, type DatagramHandler, type UdpKind, type UdpSocket, udpKind } from './ipmi/udp-socket.ts';
 export * from './redfish/index.ts';
