@@ -29,6 +29,9 @@ then 'ready'; runs until SIGINT or SIGTERM.
   --time-scale F          multiply the sim's delays (default 1)
   --redfish-port P        also serve every node over Redfish on TCP P (sushy-tools uses 8000):
                           /redfish/v1/Systems/<node>, same user and password
+  --state FILE            keep each node's state in FILE (SQLite) and put it back on the next
+                          start: users and passwords set over IPMI (these win over --user and
+                          --password), boot options, SEL, power (by the power restore policy)
 `;
 
 function int(name: string, v: string | undefined, dflt: number): number {
@@ -62,6 +65,7 @@ export async function bmcServe(argv: string[]): Promise<number> {
       'time-scale': { type: 'string' },
       'redfish-port': { type: 'string' },
       'state-dir': { type: 'string' },
+      state: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -101,6 +105,7 @@ export async function bmcServe(argv: string[]): Promise<number> {
     backend,
     timeScale,
     ...(values['state-dir'] === undefined ? {} : { stateDir: values['state-dir'] }),
+    ...(values.state === undefined ? {} : { statePath: values.state }),
     ...(values['redfish-port'] === undefined
       ? {}
       : { redfishPort: int('redfish-port', values['redfish-port'], 8000) }),

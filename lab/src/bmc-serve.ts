@@ -23,6 +23,7 @@ import {
   QemuMachine,
   SimMachine,
 } from '../../vm-fleet/src/index.ts';
+import { LabState } from './state/persist.ts';
 
 export interface BmcServeOptions {
   readonly nodes: number;
@@ -53,6 +54,11 @@ export interface BmcServeOptions {
   readonly timeScale?: number;
   /** Also serve every node over Redfish on this TCP port (sushy-tools style, 8000 by custom). */
   readonly redfishPort?: number;
+  /**
+   * Keep every node's BMC and machine state in this SQLite file (the lab's state format) and put
+   * it back on the next start: users and passwords changed over IPMI, boot options, SEL, power.
+   */
+  readonly statePath?: string;
 }
 
 export interface ServedNode {
@@ -202,11 +208,28 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
       );
     }
   }
+  let saved: LabState | undefined;
+  if (o.statePath !== undefined) {
+    try {
+      saved = LabState.open(o.statePath);
+      // As after AC power returns: what the power restore policy says comes back on.
+      const comeBack = saved.attach(nodes.map((n, index) => ({ ...n, index, agentFaults: undefined })));
+      await saved.powerOnRestored(comeBack);
+    } catch (err) {
+      saved?.close();
+      await redfish?.close();
+      await Promise.all(nodes.map((n) => n.endpoint.close()));
+      await boot?.close();
+      throw err;
+    }
+  }
   return {
     nodes,
     redfishUrl: redfish?.url,
     bootRoot: boot === undefined ? undefined : { url: boot.url, dir: bootDir },
     close: async () => {
+      // Before the machines are powered off, so that the file keeps what was on.
+      saved?.close();
       await redfish?.close();
       await Promise.all(nodes.map((n) => n.endpoint.close()));
       // A simulated machine's pending boot steps end with its power; a QEMU process is quit.

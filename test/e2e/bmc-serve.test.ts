@@ -3,6 +3,9 @@
  * node, then `ready`), ipmitool against each node, clean exit on SIGTERM, clear errors.
  */
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -146,6 +149,55 @@ describe.skipIf(!hasCommand('ipmitool'))('bmlab bmc serve', () => {
       proc.kill('SIGTERM');
     }
     expect((await proc).exitCode).toBe(0);
+  });
+
+  it('--state keeps what ipmitool changed across a restart, as a BMC keeps its settings', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bmlab-serve-state-'));
+    const state = join(dir, 'bmcs.sqlite');
+    const base = await freePort();
+    const args = ['--nodes', '2', '--base-port', String(base), '--state', state];
+    const newAuth = ['-U', 'admin', '-P', 'n3w-secret'];
+    try {
+      const first = await serve(args);
+      try {
+        expect((await ipmitool(base + 1, ['power', 'on'])).ok).toBe(true);
+        expect((await ipmitool(base + 1, ['chassis', 'bootdev', 'pxe', 'options=persistent'])).ok).toBe(true);
+        expect((await ipmitool(base, ['user', 'set', 'password', '2', 'n3w-secret'])).ok).toBe(true);
+        expect((await ipmitool(base, ['power', 'status'], newAuth)).out).toContain('Chassis Power is off');
+      } finally {
+        first.proc.kill('SIGTERM');
+      }
+      expect((await first.proc).exitCode).toBe(0);
+
+      const second = await serve(args);
+      try {
+        // node-0: the password set over IPMI, not --password's default.
+        expect((await ipmitool(base, ['power', 'status'])).ok).toBe(false);
+        expect((await ipmitool(base, ['power', 'status'], newAuth)).out).toContain('Chassis Power is off');
+        // node-1: on again (power restore policy "previous"), and still PXE, persistently.
+        expect((await ipmitool(base + 1, ['power', 'status'])).out).toContain('Chassis Power is on');
+        const boot = (await ipmitool(base + 1, ['chassis', 'bootparam', 'get', '5'])).out;
+        expect(boot).toContain('Options apply to all future boots');
+        expect(boot).toContain('Force PXE');
+      } finally {
+        second.proc.kill('SIGTERM');
+      }
+      expect((await second.proc).exitCode).toBe(0);
+
+      // A file that is not a state database is refused by name, and left as it was.
+      const junk = join(dir, 'junk.sqlite');
+      const junkText = "not a database, but somebody's file\n".repeat(100);
+      writeFileSync(junk, junkText);
+      const r = await execa('node', [BIN, 'bmc', 'serve', '--base-port', String(base), '--state', junk], {
+        reject: false,
+      });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(junk);
+      expect(r.stderr).toMatch(/not a usable lab state database/);
+      expect(readFileSync(junk, 'utf8')).toBe(junkText);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a bad option names the field and exits 2', async () => {
