@@ -103,6 +103,26 @@ class PortWalker {
   }
 }
 
+/**
+ * One client's measured loop: `exchange` back to back until `end`, a latency sample per answer; a
+ * client that fails 20 times in a row stops (the target is gone or refuses it).
+ */
+async function backToBack(tally: Tally, end: number, exchange: () => Promise<unknown>): Promise<void> {
+  let consecutiveFailures = 0;
+  while (performance.now() < end && consecutiveFailures < 20) {
+    const t0 = process.hrtime.bigint();
+    try {
+      await exchange();
+      tally.samples.push(Number(process.hrtime.bigint() - t0));
+      tally.ok++;
+      consecutiveFailures = 0;
+    } catch (err) {
+      tally.fail(err);
+      consecutiveFailures++;
+    }
+  }
+}
+
 /** A load split in two: prepare (not measured) and run (measured), then cleanup. */
 export interface PreparedLoad {
   sessions: number;
@@ -175,22 +195,7 @@ async function prepareSteady(job: Extract<Job, { kind: 'steady' }>): Promise<Pre
       const tally = new Tally();
       const start = performance.now();
       const end = start + job.durationMs;
-      const loop = async (session: RmcpPlusSession) => {
-        let consecutiveFailures = 0;
-        while (performance.now() < end && consecutiveFailures < 20) {
-          const t0 = process.hrtime.bigint();
-          try {
-            await session.getChassisStatus();
-            tally.samples.push(Number(process.hrtime.bigint() - t0));
-            tally.ok++;
-            consecutiveFailures = 0;
-          } catch (err) {
-            tally.fail(err);
-            consecutiveFailures++;
-          }
-        }
-      };
-      await Promise.all(live.map((l) => loop(l.session)));
+      await Promise.all(live.map((l) => backToBack(tally, end, () => l.session.getChassisStatus())));
       const result = tally.result(performance.now() - start, live.length);
       // Sessions the BMC would not open (a full session table) are reported apart from failed requests.
       for (const [k, v] of Object.entries(setup.errors)) {
@@ -225,24 +230,14 @@ async function prepareEcho(job: Extract<Job, { kind: 'echo' }>): Promise<Prepare
       const tally = new Tally();
       const start = performance.now();
       const end = start + job.durationMs;
-      const loop = async (ep: Endpoint, i: number) => {
+      const loop = (ep: Endpoint, i: number) => {
         const frame = Buffer.alloc(ECHO_BYTES, i);
         let n = 0;
-        let consecutiveFailures = 0;
-        while (performance.now() < end && consecutiveFailures < 20) {
+        return backToBack(tally, end, () => {
           // A counter in the datagram, so a late echo of an earlier one is not taken for this one's.
           frame.writeUInt32LE(n++, 0);
-          const t0 = process.hrtime.bigint();
-          try {
-            await ep.exchange(frame, (r) => (r.equals(frame) ? true : undefined), job.timeoutMs, 'echo');
-            tally.samples.push(Number(process.hrtime.bigint() - t0));
-            tally.ok++;
-            consecutiveFailures = 0;
-          } catch (err) {
-            tally.fail(err);
-            consecutiveFailures++;
-          }
-        }
+          return ep.exchange(frame, (r) => (r.equals(frame) ? true : undefined), job.timeoutMs, 'echo');
+        });
       };
       await Promise.all(eps.map(loop));
       return tally.result(performance.now() - start, eps.length);
