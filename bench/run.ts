@@ -6,10 +6,10 @@
 // Per target, in one run: validate (Get Channel Auth Caps, a cipher-suite-3 session, a Get Chassis
 // Status that decodes), session setups per second and RSS before/after them, Get Chassis Status over
 // 1, 8 and 64 established sessions (throughput, p50/p99), and RSS with 1,000 BMCs. Server CPU comes from
-// /proc/<pid>/stat over each measured window, so the figures hold even when the load generator, not
-// the server, limits throughput ("server busy" says which).
+// the server's threads in /proc (schedstat) over each measured window, so the figures hold even when
+// the load generator, not the server, limits throughput ("server busy" says which).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +27,15 @@ import {
 import { type Credentials, Endpoint, pingAuthCaps, RmcpPlusSession, type Target } from './loadgen/client.ts';
 import type { Job, LoadResult, PortRange } from './loadgen/load.ts';
 import { runLoad } from './loadgen/pool.ts';
-import { type MemoryFootprint, parseKbField, parseSmapsRollup, parseStatCpu } from './src/loadgen/procfs.ts';
+import {
+  type CpuReading,
+  cpuBetween,
+  type MemoryFootprint,
+  parseKbField,
+  parseSchedstatNs,
+  parseSmapsRollup,
+  parseStatCpu,
+} from './src/loadgen/procfs.ts';
 import { type LatencySummary, mergeSamples, summarize } from './src/loadgen/stats.ts';
 
 /**
@@ -79,10 +87,19 @@ const CLK_TCK = (() => {
 
 // ---- procfs of the server under test ------------------------------------------------------------
 
-/** CPU time of the whole process (all threads), user and kernel, in ms. */
-function cpuMs(pid: number): { user: number; sys: number } {
+/** CPU time of the whole process: each thread's exact run time, and the ticks for the user/kernel split. */
+function readCpu(pid: number): CpuReading {
+  const threadNs = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      threadNs.set(Number(tid), parseSchedstatNs(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8')));
+    }
+  } catch {
+    // A thread that exited while being listed, or no schedstat: cpuBetween uses the ticks then.
+    threadNs.clear();
+  }
   const { utime, stime } = parseStatCpu(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  return { user: (utime * 1000) / CLK_TCK, sys: (stime * 1000) / CLK_TCK };
+  return { threadNs, utime, stime };
 }
 function rssKb(pid: number): number {
   return parseKbField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS');
@@ -138,8 +155,8 @@ interface MeasuredWindow {
 }
 
 async function measureWindow(pid: number, job: Job, workers: number): Promise<MeasuredWindow> {
-  let cpu0 = { user: 0, sys: 0 };
-  let cpu1 = { user: 0, sys: 0 };
+  let cpu0: CpuReading | undefined;
+  let cpu1: CpuReading | undefined;
   let wall0 = 0;
   let wall1 = 0;
   let gen0 = process.cpuUsage();
@@ -149,7 +166,7 @@ async function measureWindow(pid: number, job: Job, workers: number): Promise<Me
   const sample = () => rssSeries.push([Math.round(performance.now() - wall0), rssKb(pid)]);
   const result = await runLoad(job, workers, {
     onStart() {
-      cpu0 = cpuMs(pid);
+      cpu0 = readCpu(pid);
       gen0 = process.cpuUsage();
       wall0 = performance.now();
       sample();
@@ -157,7 +174,7 @@ async function measureWindow(pid: number, job: Job, workers: number): Promise<Me
     },
     onStop() {
       wall1 = performance.now();
-      cpu1 = cpuMs(pid);
+      cpu1 = readCpu(pid);
       gen = process.cpuUsage(gen0);
       clearInterval(sampler);
       sample();
@@ -166,8 +183,7 @@ async function measureWindow(pid: number, job: Job, workers: number): Promise<Me
   return {
     result,
     wallMs: wall1 - wall0,
-    cpuMs: cpu1.user + cpu1.sys - cpu0.user - cpu0.sys,
-    sysMs: cpu1.sys - cpu0.sys,
+    ...(cpu0 && cpu1 ? cpuBetween(cpu0, cpu1, CLK_TCK) : { cpuMs: Number.NaN, sysMs: Number.NaN }),
     loadgenMs: (gen.user + gen.system) / 1000,
     rssSeries,
   };
@@ -754,7 +770,7 @@ async function main(): Promise<number> {
     '',
     `RMCP+ cipher suite 3, 127.0.0.1, ${workers} load worker thread(s); setups: ${profile.setupLoops} loops of Open Session → RAKP 1-4 → Close Session,`,
     `a fresh client port each; Get Chassis Status back to back for ${profile.steadyMs / 1000} s per row and target, in ${profile.steadyRounds} windows`,
-    `that take turns across the targets. Server CPU from /proc/<pid>/stat. Load average at the end: ${load()}.`,
+    `that take turns across the targets. Server CPU from /proc/<pid>/task/*/schedstat. Load average at the end: ${load()}.`,
     `bmlab's UDP sockets: ${udp === 'native' ? "bmlab's addon (BMLAB_UDP=dgram for node:dgram)" : 'node:dgram'}.`,
     '',
     table(reports, profile),

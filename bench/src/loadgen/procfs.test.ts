@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseKbField, parseSmapsRollup, parseStatCpu, parseStatCpuTicks } from './procfs.ts';
+import {
+  cpuBetween,
+  parseKbField,
+  parseSchedstatNs,
+  parseSmapsRollup,
+  parseStatCpu,
+  parseStatCpuTicks,
+} from './procfs.ts';
 import { percentile, Samples, summarize } from './stats.ts';
 
 describe('procfs parsing', () => {
@@ -8,6 +15,52 @@ describe('procfs parsing', () => {
     const stat = '4242 (ipmi sim) (x)) S 1 4242 4242 0 -1 4194560 120 0 0 0 731 269 0 0 20 0 3 0 100';
     expect(parseStatCpuTicks(stat)).toBe(1000);
     expect(parseStatCpu(stat)).toEqual({ utime: 731, stime: 269 });
+  });
+
+  it('reads the nanoseconds a thread ran from its schedstat line, and refuses anything else', () => {
+    expect(parseSchedstatNs('1662512345 238056517 52548\n')).toBe(1_662_512_345);
+    expect(() => parseSchedstatNs('')).toThrow(/not a schedstat line/);
+    expect(() => parseSchedstatNs('-5 0 0')).toThrow(/not a schedstat line/);
+  });
+
+  it("takes a window's CPU from the threads, split user/kernel by the ticks", () => {
+    const a = {
+      threadNs: new Map([
+        [10, 5e9],
+        [11, 1e9],
+      ]),
+      utime: 400,
+      stime: 100,
+    };
+    // 300 ms on thread 10, 20 ms on 11, and a thread born in the window that ran 30 ms; the
+    // ticks say 30 of 40 were user time.
+    const b = {
+      threadNs: new Map([
+        [10, 5.3e9],
+        [11, 1.02e9],
+        [12, 3e7],
+      ]),
+      utime: 430,
+      stime: 110,
+    };
+    const r = cpuBetween(a, b, 100);
+    expect(r.cpuMs).toBeCloseTo(350, 6);
+    expect(r.sysMs).toBeCloseTo(87.5, 6);
+  });
+
+  it('falls back to the ticks when a thread exited in the window or no schedstat was read', () => {
+    const a = {
+      threadNs: new Map([
+        [10, 5e9],
+        [11, 1e9],
+      ]),
+      utime: 400,
+      stime: 100,
+    };
+    const gone = { threadNs: new Map([[10, 5.3e9]]), utime: 430, stime: 110 };
+    expect(cpuBetween(a, gone, 100)).toEqual({ cpuMs: 400, sysMs: 100 });
+    const none = { threadNs: new Map<number, number>(), utime: 400, stime: 100 };
+    expect(cpuBetween(none, { ...none, utime: 401 }, 100)).toEqual({ cpuMs: 10, sysMs: 0 });
   });
 
   it('reads VmRSS from /proc/<pid>/status', () => {

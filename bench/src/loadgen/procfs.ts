@@ -1,5 +1,6 @@
-// Reading a server's cost from Linux procfs (proc(5)): CPU time from /proc/<pid>/stat fields 14
-// utime and 15 stime (clock ticks, all threads of the process), resident memory from
+// Reading a server's cost from Linux procfs (proc(5)): CPU time from each thread's
+// /proc/<pid>/task/<tid>/schedstat (nanoseconds on a CPU) and, for the user/kernel split, from
+// /proc/<pid>/stat fields 14 utime and 15 stime (clock ticks, all threads), resident memory from
 // /proc/<pid>/status VmRSS and, for extrapolating many processes, anonymous vs file-backed pages
 // from /proc/<pid>/smaps_rollup. Parsing is pure; the caller reads the files.
 import { DecodeError } from '../../../common/src/index.ts';
@@ -50,4 +51,44 @@ export function parseSmapsRollup(text: string): MemoryFootprint {
   const rssKb = parseKbField(text, 'Rss');
   const anonKb = parseKbField(text, 'Anonymous');
   return { rssKb, anonKb, fileKb: rssKb - anonKb };
+}
+
+/** The first field of /proc/<pid>/task/<tid>/schedstat: nanoseconds the thread has run. */
+export function parseSchedstatNs(text: string): number {
+  const first = text.trim().split(/\s+/)[0] ?? '';
+  const ns = Number(first);
+  if (!/^\d+$/.test(first) || !Number.isSafeInteger(ns)) {
+    throw new DecodeError('ERR_PROC_SCHEDSTAT', `not a schedstat line: '${text}'`);
+  }
+  return ns;
+}
+
+/** One reading of a process's CPU time: per thread in ns, and the whole process's utime/stime ticks. */
+export interface CpuReading {
+  readonly threadNs: ReadonlyMap<number, number>;
+  readonly utime: number;
+  readonly stime: number;
+}
+
+/**
+ * The CPU a process used between two readings, in ms, and how much of it in the kernel. The sum over
+ * threads is exact; stat's ticks are 10 ms apart, ±1 tick at each end of a window, which is a few
+ * per cent of a 2-second window at 30 % load. A thread that exited between the readings took its
+ * time with it, so then the ticks are used; a thread that started counts all its time.
+ */
+export function cpuBetween(a: CpuReading, b: CpuReading, clkTck: number): { cpuMs: number; sysMs: number } {
+  const tickMs = 1000 / clkTck;
+  const ticks = b.utime + b.stime - a.utime - a.stime;
+  const byTicks = { cpuMs: ticks * tickMs, sysMs: (b.stime - a.stime) * tickMs };
+  // No schedstat files (a kernel without CONFIG_SCHED_INFO) or a thread gone: the ticks.
+  if (a.threadNs.size === 0) return byTicks;
+  let ns = 0;
+  for (const [tid, before] of a.threadNs) {
+    const after = b.threadNs.get(tid);
+    if (after === undefined) return byTicks;
+    ns += after - before;
+  }
+  for (const [tid, after] of b.threadNs) if (!a.threadNs.has(tid)) ns += after;
+  const cpuMs = ns / 1e6;
+  return { cpuMs, sysMs: ticks > 0 ? (cpuMs * (b.stime - a.stime)) / ticks : 0 };
 }
