@@ -5,20 +5,20 @@
  * (`onOutput`, `write`) for Serial-over-LAN, plus the QEMU backend's text helpers (`onText`, `text`,
  * `offset`, `waitFor`, `openStream`). Bounded: old text is dropped past MAX_TEXT.
  */
-import { Duplex } from 'node:stream';
+import { ConsoleText } from '../console-text.ts';
 
 const MAX_TEXT = 64 * 1024;
 
-export class SimConsole {
-  #text = '';
-  #dropped = 0;
+export class SimConsole extends ConsoleText {
   #input = '';
-  readonly #listeners = new Set<(text: string) => void>();
   readonly #byteListeners = new Set<(data: Buffer) => void>();
   #powered = false;
-  readonly #streams = new Set<Duplex>();
   /** Receives each completed input line (the running OS may react to it). */
   onInputLine: ((line: string) => void) | undefined;
+
+  constructor() {
+    super(MAX_TEXT, 'console');
+  }
 
   /** Prints one line (CR LF, as on a serial port). */
   println(line: string): void {
@@ -50,78 +50,15 @@ export class SimConsole {
     return () => this.#byteListeners.delete(listener);
   }
 
-  onText(listener: (text: string) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  get offset(): number {
-    return this.#dropped + this.#text.length;
-  }
-
-  text(from = 0): string {
-    return this.#text.slice(Math.max(0, from - this.#dropped));
-  }
-
   lines(from = 0): string[] {
     return this.text(from)
       .split('\r\n')
       .filter((l, i, a) => i < a.length - 1 || l !== '');
   }
 
-  waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const m = this.text(from).match(re);
-        if (m === null) return;
-        stop();
-        resolve(m);
-      };
-      const timer = setTimeout(() => {
-        stop();
-        reject(
-          new Error(`console: ${re} not seen within ${timeoutMs} ms; tail: ${this.text(from).slice(-300)}`),
-        );
-      }, timeoutMs);
-      const off = this.onText(check);
-      const stop = (): void => {
-        clearTimeout(timer);
-        off();
-      };
-      check();
-    });
-  }
-
-  openStream(): Duplex {
-    const stream: Duplex = new Duplex({
-      read: () => {},
-      write: (chunk: Buffer, _enc, cb) => {
-        this.write(chunk);
-        cb();
-      },
-      final: (cb) => {
-        this.#streams.delete(stream);
-        stream.push(null);
-        cb();
-      },
-      destroy: (err, cb) => {
-        this.#streams.delete(stream);
-        cb(err);
-      },
-    });
-    this.#streams.add(stream);
-    return stream;
-  }
-
   #emit(s: string): void {
-    this.#text += s;
-    if (this.#text.length > MAX_TEXT) {
-      const cut = this.#text.length - MAX_TEXT;
-      this.#text = this.#text.slice(cut);
-      this.#dropped += cut;
-    }
+    this.keep(s);
     const bytes = Buffer.from(s, 'latin1');
-    for (const st of this.#streams) st.push(bytes);
     for (const l of this.#byteListeners) {
       try {
         l(bytes);
@@ -129,12 +66,6 @@ export class SimConsole {
         // a broken observer must not stop the machine
       }
     }
-    for (const l of this.#listeners) {
-      try {
-        l(s);
-      } catch {
-        // a broken observer must not stop the machine
-      }
-    }
+    this.publish(bytes, s);
   }
 }
