@@ -23,44 +23,41 @@ describe('procfs parsing', () => {
     expect(() => parseSchedstatNs('-5 0 0')).toThrow(/not a schedstat line/);
   });
 
+  /** A CPU reading: [thread id, ns run] pairs and the process's ticks. */
+  const reading = (threads: [number, number][], utime: number, stime: number) => ({
+    threadNs: new Map(threads),
+    utime,
+    stime,
+  });
+  const start = reading(
+    [
+      [10, 5e9],
+      [11, 1e9],
+    ],
+    400,
+    100,
+  );
+
   it("takes a window's CPU from the threads, split user/kernel by the ticks", () => {
-    const a = {
-      threadNs: new Map([
-        [10, 5e9],
-        [11, 1e9],
-      ]),
-      utime: 400,
-      stime: 100,
-    };
     // 300 ms on thread 10, 20 ms on 11, and a thread born in the window that ran 30 ms; the
     // ticks say 30 of 40 were user time.
-    const b = {
-      threadNs: new Map([
+    const end = reading(
+      [
         [10, 5.3e9],
         [11, 1.02e9],
         [12, 3e7],
-      ]),
-      utime: 430,
-      stime: 110,
-    };
-    const r = cpuBetween(a, b, 100);
+      ],
+      430,
+      110,
+    );
+    const r = cpuBetween(start, end, 100);
     expect(r.cpuMs).toBeCloseTo(350, 6);
     expect(r.sysMs).toBeCloseTo(87.5, 6);
   });
 
   it('falls back to the ticks when a thread exited in the window or no schedstat was read', () => {
-    const a = {
-      threadNs: new Map([
-        [10, 5e9],
-        [11, 1e9],
-      ]),
-      utime: 400,
-      stime: 100,
-    };
-    const gone = { threadNs: new Map([[10, 5.3e9]]), utime: 430, stime: 110 };
-    expect(cpuBetween(a, gone, 100)).toEqual({ cpuMs: 400, sysMs: 100 });
-    const none = { threadNs: new Map<number, number>(), utime: 400, stime: 100 };
-    expect(cpuBetween(none, { ...none, utime: 401 }, 100)).toEqual({ cpuMs: 10, sysMs: 0 });
+    expect(cpuBetween(start, reading([[10, 5.3e9]], 430, 110), 100)).toEqual({ cpuMs: 400, sysMs: 100 });
+    expect(cpuBetween(reading([], 400, 100), reading([], 401, 100), 100)).toEqual({ cpuMs: 10, sysMs: 0 });
   });
 
   it('reads VmRSS from /proc/<pid>/status', () => {
