@@ -357,6 +357,25 @@ async function setupPhase(l: Live, profile: Profile, workers: number): Promise<v
   }
 }
 
+/**
+ * Windows that take turns: `rounds` times one window per server, in order, so that a change in the
+ * machine's load hits every server alike. `measure` returns undefined for a server that sits out.
+ */
+async function inTurns<T>(
+  servers: readonly T[],
+  rounds: number,
+  measure: (server: T) => Promise<MeasuredWindow | undefined>,
+): Promise<Map<T, MeasuredWindow[]>> {
+  const windows = new Map<T, MeasuredWindow[]>(servers.map((s) => [s, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const server of servers) {
+      const w = await measure(server);
+      if (w !== undefined) windows.get(server)?.push(w);
+    }
+  }
+  return windows;
+}
+
 /** Get Chassis Status over 1, 8 and 64 sessions, each row in windows that take turns across the targets. */
 async function steadyRows(live: readonly Live[], profile: Profile, workers: number): Promise<void> {
   // Unmeasured first, so that a JIT-compiled server is not charged for compiling its request path.
@@ -376,28 +395,26 @@ async function steadyRows(live: readonly Live[], profile: Profile, workers: numb
     ).catch((err) => l.report.errors.push(`steady warm-up: ${describe(err)}`));
   }
   for (const wanted of CLIENTS) {
-    const windows = new Map<Live, MeasuredWindow[]>(live.map((l) => [l, []]));
-    for (let round = 0; round < profile.steadyRounds; round++) {
-      for (const l of live) {
-        if (l.failed) continue;
-        const clients = Math.min(wanted, l.t.maxSessions);
-        try {
-          const job: Job = {
-            kind: 'steady',
-            target: l.target,
-            creds: CREDS,
-            clients,
-            durationMs: profile.steadyMs / profile.steadyRounds,
-            timeoutMs: 1000,
-            ports: l.ports(clients * 2 + 20),
-          };
-          windows.get(l)?.push(await measureWindow(l.t.pid, job, workers));
-        } catch (err) {
-          l.report.errors.push(describe(err));
-          l.failed = true;
-        }
+    const windows = await inTurns(live, profile.steadyRounds, async (l) => {
+      if (l.failed) return undefined;
+      const clients = Math.min(wanted, l.t.maxSessions);
+      try {
+        const job: Job = {
+          kind: 'steady',
+          target: l.target,
+          creds: CREDS,
+          clients,
+          durationMs: profile.steadyMs / profile.steadyRounds,
+          timeoutMs: 1000,
+          ports: l.ports(clients * 2 + 20),
+        };
+        return await measureWindow(l.t.pid, job, workers);
+      } catch (err) {
+        l.report.errors.push(describe(err));
+        l.failed = true;
+        return undefined;
       }
-    }
+    });
     for (const l of live) {
       const w = windows.get(l) ?? [];
       if (w.length === 0) continue;
@@ -504,18 +521,10 @@ async function floorRows(profile: Profile, workers: number): Promise<FloorReport
   try {
     for (const l of live) await measureWindow(l.pid, job(l, 8, profile.steadyWarmupMs), workers);
     for (const clients of FLOOR_CLIENTS) {
-      const windows = new Map(live.map((l) => [l, [] as MeasuredWindow[]]));
-      for (let round = 0; round < profile.steadyRounds; round++) {
-        for (const l of live) {
-          // Half a steady window: two rows of two servers, not three rows of three.
-          const w = await measureWindow(
-            l.pid,
-            job(l, clients, profile.steadyMs / profile.steadyRounds / 2),
-            workers,
-          );
-          windows.get(l)?.push(w);
-        }
-      }
+      // Half a steady window: two rows of two servers, not three rows of three.
+      const windows = await inTurns(live, profile.steadyRounds, (l) =>
+        measureWindow(l.pid, job(l, clients, profile.steadyMs / profile.steadyRounds / 2), workers),
+      );
       for (const l of live) {
         const p = phaseOf(windows.get(l) ?? []);
         l.report.rows.push({
