@@ -128,6 +128,18 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
     mkdirSync(bootDir, { recursive: true });
     boot = await startBootHttp({ root: bootDir }, { host: '127.0.0.1', port: 0 });
   }
+  let redfish: RedfishServer | undefined;
+  let saved: LabState | undefined;
+  /** Everything started so far, stopped; also what a failed start undoes. */
+  const close = async (): Promise<void> => {
+    // Before the machines are powered off, so that the file keeps what was on.
+    saved?.close();
+    await redfish?.close();
+    await Promise.all(nodes.map((n) => n.endpoint.close()));
+    // A simulated machine's pending boot steps end with its power; a QEMU process is quit.
+    await Promise.all(nodes.map((n) => n.machine.powerOff()));
+    await boot?.close();
+  };
   try {
     for (let i = 0; i < count; i++) {
       const spec = defaultMachineSpec(i);
@@ -185,11 +197,9 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
       nodes.push({ name: spec.name, machine, bmc, endpoint });
     }
   } catch (err) {
-    await Promise.all(nodes.map((n) => n.endpoint.close()));
-    await boot?.close();
+    await close();
     throw err;
   }
-  let redfish: RedfishServer | undefined;
   if (o.redfishPort !== undefined) {
     try {
       redfish = await RedfishServer.start(
@@ -200,7 +210,7 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
         { host: byAddress ? '127.0.0.1' : o.address, port: o.redfishPort },
       );
     } catch (err) {
-      await Promise.all(nodes.map((n) => n.endpoint.close()));
+      await close();
       throw new ConfigError(
         'redfish-port',
         `cannot serve Redfish on port ${o.redfishPort}: ${err instanceof Error ? err.message : String(err)}`,
@@ -208,7 +218,6 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
       );
     }
   }
-  let saved: LabState | undefined;
   if (o.statePath !== undefined) {
     try {
       saved = LabState.open(o.statePath);
@@ -216,10 +225,7 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
       const comeBack = saved.attach(nodes.map((n, index) => ({ ...n, index, agentFaults: undefined })));
       await saved.powerOnRestored(comeBack);
     } catch (err) {
-      saved?.close();
-      await redfish?.close();
-      await Promise.all(nodes.map((n) => n.endpoint.close()));
-      await boot?.close();
+      await close();
       throw err;
     }
   }
@@ -227,14 +233,6 @@ export async function serveBmcs(o: BmcServeOptions): Promise<BmcFleet> {
     nodes,
     redfishUrl: redfish?.url,
     bootRoot: boot === undefined ? undefined : { url: boot.url, dir: bootDir },
-    close: async () => {
-      // Before the machines are powered off, so that the file keeps what was on.
-      saved?.close();
-      await redfish?.close();
-      await Promise.all(nodes.map((n) => n.endpoint.close()));
-      // A simulated machine's pending boot steps end with its power; a QEMU process is quit.
-      await Promise.all(nodes.map((n) => n.machine.powerOff()));
-      await boot?.close();
-    },
+    close,
   };
 }
